@@ -1,0 +1,36 @@
+# Substrate Labs: two commands do all the set-up on a fresh machine (Python 3.10+ with venv and pip).
+#   make demo   build the course, simulate a class, grade it, write grades and feedback
+#   make test   every test (CI runs exactly this)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= build/classroom
+# Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
+TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
+
+.PHONY: demo test lint check-labs bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(WORKSPACE)
+
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests labs
+
+lint: $(STAMP)
+	$(BIN)/substrate-labs lint
+
+check-labs: $(STAMP)
+	$(TEST_ENV) $(BIN)/substrate-labs check-lab
+
+bench: $(STAMP)
+	$(TEST_ENV) $(BIN)/python benchmarks/lab_costs.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,116 @@
+"""The grading engine: autograde every submission in a worker process, so one bad submission costs one result.
+
+nbgrader's own ``autograde`` stops or skips students when a submission is broken in some ways (a corrupt file,
+a loop that swallows interrupts, a crashed kernel). The engine feeds jobs to a worker one at a time, gives each
+a wall-clock budget, and when a worker hangs or dies it records that student's failure, starts a fresh worker
+and carries on. ``submitted/`` is only ever read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .course import Workspace
+from .worker import Outcome
+
+
+@dataclass(frozen=True)
+class Job:
+    assignment: str
+    student: str
+
+
+def submitted_jobs(workspace: Workspace, assignments: list[str] | None = None) -> list[Job]:
+    """Every (assignment, student) pair in submitted/, in a stable order."""
+    root = workspace.course / "submitted"
+    if not root.exists():
+        return []
+    jobs = [Job(a.name, s.name) for s in sorted(root.iterdir()) if s.is_dir()
+            for a in sorted(s.iterdir()) if a.is_dir()]
+    wanted = set(assignments or [])
+    return sorted((j for j in jobs if not wanted or j.assignment in wanted),
+                  key=lambda j: (j.assignment, j.student))
+
+
+class _Worker:
+    def __init__(self, workspace: Workspace, stderr) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", str(workspace.root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.process.stdout, selectors.EVENT_READ)
+
+    def ask(self, job: Job, timeout: float) -> dict | str:
+        """The worker's answer, or a sentence saying why there is none."""
+        self.process.stdin.write(json.dumps(asdict(job)) + "\n")
+        self.process.stdin.flush()
+        if not self.selector.select(timeout):
+            return f"grading took longer than the {timeout:g} s budget for one submission and was stopped"
+        line = self.process.stdout.readline()
+        if not line:
+            return f"the grading process died (exit code {self.process.wait()}) while running this submission"
+        return json.loads(line)
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the kernel is in the worker's session too
+            except ProcessLookupError:
+                pass
+        else:
+            self.process.stdin.close()
+        self.process.wait()
+        self.selector.close()
+
+
+def grade(workspace: Workspace, jobs: list[Job], *, job_timeout: float = 600, show_progress: bool = True
+          ) -> list[Outcome]:
+    """Autograde each job; always returns one outcome per job, in order."""
+    log_dir = workspace.root / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    pending = deque(jobs)
+    bar = tqdm(total=len(jobs), desc="grading", unit="submission", disable=not show_progress)
+    with open(log_dir / "worker.log", "a") as stderr:
+        while pending:
+            worker = _Worker(workspace, stderr)
+            while pending:
+                job = pending.popleft()
+                bar.set_postfix_str(f"{job.student} {job.assignment}")
+                started = time.monotonic()
+                answer = worker.ask(job, job_timeout)
+                bar.update()
+                if isinstance(answer, dict):
+                    outcomes.append(Outcome(**answer))
+                    continue
+                outcomes.append(Outcome(job.assignment, job.student, "failed", notes=[answer],
+                                        seconds=round(time.monotonic() - started, 2)))
+                worker.stop(kill=True)
+                break
+            else:
+                worker.stop()
+    bar.close()
+    return outcomes
+
+
+def save(outcomes: list[Outcome], path: Path) -> None:
+    """Merge outcomes into a JSON report, newest result per (assignment, student) winning."""
+    existing = json.loads(path.read_text()) if path.exists() else []
+    merged = {(o["assignment"], o["student"]): o for o in existing}
+    merged.update({(o.assignment, o.student): asdict(o) for o in outcomes})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sorted(merged.values(), key=lambda o: (o["assignment"], o["student"])), indent=2))
+
+
+def load(path: Path) -> list[Outcome]:
+    return [Outcome(**o) for o in json.loads(path.read_text())] if path.exists() else []

@@ -1,0 +1,103 @@
+"""The lab linter: every rule of docs/authoring-labs.md that can be checked without running the notebook."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import yaml
+from nbformat import NotebookNode
+from nbgrader import utils
+
+from .labs import Lab, grade_id, is_answer, is_test, tests_of_answers
+
+MIN_AUTOGRADED_TASKS = 4
+MIN_WRONG_ANSWERS = 3
+NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "grade_id", "points"}
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def _metadata_problems(index: int, cell: NotebookNode) -> list[str]:
+    meta = cell.metadata.get("nbgrader")
+    if meta is None:
+        return []
+    where = f"cell {index}"
+    problems = []
+    if meta.get("schema_version") != 3:
+        problems.append(f"{where}: nbgrader schema_version must be 3, found {meta.get('schema_version')!r}")
+    extra = set(meta) - NBGRADER_KEYS
+    if extra:
+        problems.append(f"{where}: unexpected nbgrader keys {sorted(extra)}")
+    for key in ("grade", "solution", "locked"):
+        if not isinstance(meta.get(key), bool):
+            problems.append(f"{where}: nbgrader '{key}' must be true or false")
+    if any(meta.get(k) for k in ("grade", "solution", "locked")) and not meta.get("grade_id"):
+        problems.append(f"{where}: a grade, solution or locked cell needs a grade_id")
+    if meta.get("grade"):
+        points = meta.get("points")
+        if not isinstance(points, (int, float)) or points <= 0:
+            problems.append(f"{where} ({meta.get('grade_id')}): points must be a number > 0, found {points!r}")
+    return problems
+
+
+def _structure_problems(nb: NotebookNode) -> list[str]:
+    problems = []
+    ids = Counter(grade_id(c) for c in nb.cells if grade_id(c))
+    problems += [f"grade_id {gid!r} is used {n} times" for gid, n in ids.items() if n > 1]
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    for (i, cell), nxt in zip(code, code[1:] + [(None, None)]):
+        if cell.get("outputs") or cell.get("execution_count") is not None:
+            problems.append(f"cell {i}: stored outputs or execution count (store notebooks clean)")
+        if is_answer(cell) and (nxt[1] is None or not is_test(nxt[1])):
+            problems.append(f"cell {i} ({grade_id(cell)}): an answer cell must be followed by its test cell")
+    grouped = {i for tests in tests_of_answers(nb).values() for i in tests}
+    for i, cell in enumerate(nb.cells):
+        if is_test(cell) and i not in grouped:
+            problems.append(f"cell {i} ({grade_id(cell)}): a test cell must come right after an answer cell")
+        if is_test(cell) and (HIDDEN_BEGIN not in cell.source or HIDDEN_END not in cell.source):
+            problems.append(f"cell {i} ({grade_id(cell)}): a test cell needs a hidden-test block")
+    if len(tests_of_answers(nb)) < MIN_AUTOGRADED_TASKS:
+        problems.append(f"needs at least {MIN_AUTOGRADED_TASKS} autograded tasks, found {len(tests_of_answers(nb))}")
+    if not any(c.cell_type == "markdown" and utils.is_grade(c) and utils.is_solution(c) for c in nb.cells):
+        problems.append("needs at least one manually graded written question (markdown solution + grade)")
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    if not markdown or not re.search(r"^#+\s*Learning objectives", markdown[0], re.M | re.I):
+        problems.append("the first cell must state the learning objectives ('## Learning objectives')")
+    tail = "\n".join(markdown[-3:])
+    for heading in ("Summary", "References"):
+        if not re.search(rf"^#+\s*{heading}", tail, re.M):
+            problems.append(f"the notebook must end with a '## {heading}' section")
+    if not any(c.cell_type == "code" and "xlabel" in c.source and "ylabel" in c.source for c in nb.cells):
+        problems.append("needs at least one figure with labelled axes (xlabel and ylabel)")
+    return problems
+
+
+def _wrong_answer_problems(lab: Lab, nb: NotebookNode) -> list[str]:
+    if not lab.wrong_answers.exists():
+        return [f"missing {lab.wrong_answers.name} (at least {MIN_WRONG_ANSWERS} wrong answers per task)"]
+    try:
+        entries = yaml.safe_load(lab.wrong_answers.read_text()) or {}
+    except yaml.YAMLError as error:
+        return [f"{lab.wrong_answers.name} is not valid YAML: {error}"]
+    answers = {grade_id(nb.cells[i]) for i in tests_of_answers(nb)}
+    problems = [f"{lab.wrong_answers.name}: {gid!r} is not an answer cell's grade_id"
+                for gid in entries if gid not in answers]
+    for gid in sorted(answers):
+        listed = entries.get(gid) or []
+        if len(listed) < MIN_WRONG_ANSWERS:
+            problems.append(f"{lab.wrong_answers.name}: {gid!r} has {len(listed)} wrong answers, "
+                            f"needs at least {MIN_WRONG_ANSWERS}")
+        for n, entry in enumerate(listed):
+            if not isinstance(entry, dict) or not entry.get("why") or not entry.get("source"):
+                problems.append(f"{lab.wrong_answers.name}: {gid!r} entry {n + 1} needs 'why' and 'source'")
+    return problems
+
+
+def lint(lab: Lab) -> list[str]:
+    """Every problem found in one lab, as readable sentences; an empty list means the lab is clean."""
+    try:
+        nb = lab.read()
+    except Exception as error:  # a broken notebook is a finding, not a crash of the linter
+        return [f"cannot read {lab.notebook.name}: {error}"]
+    problems = [p for i, c in enumerate(nb.cells) for p in _metadata_problems(i, c)]
+    problems += _structure_problems(nb) + _wrong_answer_problems(lab, nb)
+    return [f"{lab.assignment_id}: {p}" for p in problems]

@@ -1,0 +1,52 @@
+"""Grades out of the gradebook: nbgrader's CSV export and a student x lab score table for the terminal."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import CsvExportPlugin
+
+from .course import COURSE_ID, Workspace
+from .worker import Outcome
+
+
+def export_csv(workspace: Workspace, destination: Path) -> Path:
+    """nbgrader's own CSV export: one row per student and assignment (0 where nothing was submitted)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+        CsvExportPlugin(to=str(destination)).export(gradebook)
+    return destination
+
+
+def _cell(gradebook: Gradebook, outcome: Outcome | None, assignment: str, student: str) -> str:
+    if outcome is not None and outcome.status == "failed":
+        return "failed"
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        return "—"
+    penalty = submission.late_submission_penalty or 0
+    text = f"{submission.score - penalty:g}/{submission.max_score:g}"
+    if submission.needs_manual_grade:
+        text += "*"
+    if penalty:
+        text += f" (late −{penalty:g})"
+    return text
+
+
+def score_table(workspace: Workspace, outcomes: list[Outcome]) -> str:
+    """Students down, labs across, scores after any late penalty; then the notes that explain the marks."""
+    by_key = {(o.assignment, o.student): o for o in outcomes}
+    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+        assignments = [a.name for a in gradebook.assignments]
+        students = sorted(s.id for s in gradebook.students)
+        rows = [[s] + [_cell(gradebook, by_key.get((a, s)), a, s) for a in assignments] for s in students]
+    header = ["student"] + assignments
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header] + rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += ["", "* written answers still to grade by hand (formgrader); scores are after late penalties."]
+    notes = [f"  {o.student} / {o.assignment}: {note}" for o in outcomes for note in o.notes]
+    if notes:
+        lines += ["", "Notes:"] + notes
+    return "\n".join(lines)

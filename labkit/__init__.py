@@ -1,0 +1,11 @@
+"""Student-side helpers for the Substrate Labs notebooks.
+
+Small, dependency-light modules that every lab imports from wherever nbgrader puts the notebook:
+
+- ``labkit.platform``: what machine am I on (ISA, SIMD, caches, BLAS, ONNX Runtime providers)
+- ``labkit.timing``: an honest timing protocol and a fake clock for deterministic tests
+- ``labkit.datasets``: the datasets shipped in ``datasets/``, checked against their sha256 sums
+- ``labkit.inference``: ONNX Runtime sessions pinned for reproducible classroom measurements
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""The grading engine contains every kind of broken or hostile submission to that one student.
+
+Uses the tiny lab (tests/tinylab.py) so a submission grades in about a second; real labs are graded in
+tests/test_pipeline.py.
+"""
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+import tinylab
+from autograder import engine
+from autograder.course import COURSE_ID, Workspace, build_course
+from autograder.labs import discover
+from autograder.simulate import Student, simulate_class
+
+HOSTILE = {
+    # kills the grading worker (the kernel's parent process) outright
+    "kim": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+    # freezes the grading worker, so nothing inside it can time out: only the engine's budget helps
+    "sam": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n",
+    # an infinite loop that swallows the interrupt nbgrader sends at the cell timeout
+    "lou": "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n",
+}
+FINE = ["amy", "zoe"]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engine")
+    labs = discover(tinylab.write_lab(root / "labs").parent)
+    workspace = Workspace(root / "workspace")
+    build_course(workspace, labs, due=datetime(2030, 1, 1), cell_timeout=2)
+    students = tuple(Student(s, s.title(), "Test", "solves everything") for s in sorted(FINE + list(HOSTILE)))
+    simulate_class(workspace, labs, students)
+    for student, code in HOSTILE.items():
+        path = workspace.course / "submitted" / student / "00-tiny" / "tiny.ipynb"
+        nbformat.write(tinylab.notebook(prepend_to_first_answer=code), path)
+    before = digest(workspace.course / "submitted")
+    outcomes = engine.grade(workspace, engine.submitted_jobs(workspace), job_timeout=10, show_progress=False)
+    return workspace, {o.student: o for o in outcomes}, before
+
+
+def test_one_outcome_per_submission_in_order(graded):
+    _, outcomes, _ = graded
+    assert list(outcomes) == sorted(FINE + list(HOSTILE))
+
+
+def test_well_behaved_students_are_graded_despite_hostile_neighbours(graded):
+    _, outcomes, _ = graded
+    for student in FINE:
+        o = outcomes[student]
+        assert (o.status, o.score, o.max_score) == ("graded", 4.0, 5.0), o
+
+
+def test_a_submission_that_kills_the_grader_is_reported(graded):
+    o = graded[1]["kim"]
+    assert o.status == "failed" and "grading process died" in o.notes[0]
+
+
+def test_a_submission_that_freezes_the_grader_is_stopped_by_the_budget(graded):
+    o = graded[1]["sam"]
+    assert o.status == "failed" and "longer than the 10 s budget" in o.notes[0]
+
+
+def test_a_loop_that_swallows_interrupts_is_reported(graded):
+    o = graded[1]["lou"]
+    assert o.status == "failed"
+    assert "time limit" in o.notes[0] or "budget" in o.notes[0], o.notes
+
+
+def test_submissions_are_never_modified(graded):
+    workspace, _, before = graded
+    assert digest(workspace.course / "submitted") == before
+
+
+def test_gradebook_stays_readable_and_complete(graded):
+    workspace, _, _ = graded
+    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+        assert sorted(s.id for s in gradebook.students) == sorted(FINE + list(HOSTILE))
+        assert gradebook.find_submission("00-tiny", "amy").score == 4.0
+
+
+def test_save_keeps_the_newest_result_per_submission(tmp_path, graded):
+    _, outcomes, _ = graded
+    report = tmp_path / "grading.json"
+    engine.save(list(outcomes.values()), report)
+    regraded = outcomes["kim"].__class__("00-tiny", "kim", "graded", 4.0, 5.0)
+    engine.save([regraded], report)
+    loaded = {o.student: o for o in engine.load(report)}
+    assert len(loaded) == len(outcomes) and loaded["kim"].status == "graded"
