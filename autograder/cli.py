@@ -29,6 +29,13 @@ def _labs(args: argparse.Namespace):
     return discover(args.labs_dir, only=args.labs or None)
 
 
+def _course(args: argparse.Namespace) -> Workspace:
+    """The workspace of an existing course; a clear error before anything else when there is none."""
+    workspace = Workspace(args.workspace)
+    workspace.config()
+    return workspace
+
+
 def _assignments(workspace: Workspace, args: argparse.Namespace) -> list[str]:
     known = workspace.assignments()
     unknown = [a for a in args.labs or [] if a not in known]
@@ -47,8 +54,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    workspace = Workspace(args.workspace)
-    workspace.config()  # a clear error before anything else when there is no course
+    workspace = _course(args)
     labs = discover(args.labs_dir, only=_assignments(workspace, args))
     with tqdm(total=len(labs) * len(DEFAULT_CLASS), desc="simulating", unit="submission") as bar:
         simulate_class(workspace, labs, progress=lambda what: (bar.set_postfix_str(what), bar.update()))
@@ -64,8 +70,7 @@ def _report_path(workspace: Workspace) -> Path:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    workspace = Workspace(args.workspace)
-    workspace.config()
+    workspace = _course(args)
     jobs = engine.submitted_jobs(workspace, _assignments(workspace, args))
     if not jobs:
         raise CourseError(f"nothing to grade in {workspace.course / 'submitted'}: collect submissions first")
@@ -80,8 +85,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    workspace = Workspace(args.workspace)
-    workspace.config()
+    workspace = _course(args)
     files, problems = give_feedback(workspace, _assignments(workspace, args))
     print(f"{len(files)} feedback files in {workspace.course / 'feedback'}, released to the exchange")
     for problem in problems:
@@ -90,8 +94,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    workspace = Workspace(args.workspace)
-    workspace.config()
+    workspace = _course(args)
     destination = report.export_csv(workspace, args.to or workspace.root / "reports" / "grades.csv")
     print(report.score_table(workspace, engine.load(_report_path(workspace))))
     print(f"\nGrades CSV: {destination}")
