@@ -64,7 +64,7 @@ def is_test(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
-def tests_of_answers(nb: NotebookNode) -> dict[int, list[int]]:
+def task_cells(nb: NotebookNode) -> dict[int, list[int]]:
     """Answer cell index -> indices of its test cells: the code cells right after it that are test cells."""
     groups: dict[int, list[int]] = {}
     current: int | None = None

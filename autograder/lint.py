@@ -8,7 +8,7 @@ import yaml
 from nbformat import NotebookNode
 from nbgrader import utils
 
-from .labs import Lab, grade_id, is_answer, is_test, tests_of_answers
+from .labs import Lab, grade_id, is_answer, is_test, task_cells
 
 MIN_AUTOGRADED_TASKS = 4
 MIN_WRONG_ANSWERS = 3
@@ -49,14 +49,14 @@ def _structure_problems(nb: NotebookNode) -> list[str]:
             problems.append(f"cell {i}: stored outputs or execution count (store notebooks clean)")
         if is_answer(cell) and (nxt[1] is None or not is_test(nxt[1])):
             problems.append(f"cell {i} ({grade_id(cell)}): an answer cell must be followed by its test cell")
-    grouped = {i for tests in tests_of_answers(nb).values() for i in tests}
+    grouped = {i for tests in task_cells(nb).values() for i in tests}
     for i, cell in enumerate(nb.cells):
         if is_test(cell) and i not in grouped:
             problems.append(f"cell {i} ({grade_id(cell)}): a test cell must come right after an answer cell")
         if is_test(cell) and (HIDDEN_BEGIN not in cell.source or HIDDEN_END not in cell.source):
             problems.append(f"cell {i} ({grade_id(cell)}): a test cell needs a hidden-test block")
-    if len(tests_of_answers(nb)) < MIN_AUTOGRADED_TASKS:
-        problems.append(f"needs at least {MIN_AUTOGRADED_TASKS} autograded tasks, found {len(tests_of_answers(nb))}")
+    if len(task_cells(nb)) < MIN_AUTOGRADED_TASKS:
+        problems.append(f"needs at least {MIN_AUTOGRADED_TASKS} autograded tasks, found {len(task_cells(nb))}")
     if not any(c.cell_type == "markdown" and utils.is_grade(c) and utils.is_solution(c) for c in nb.cells):
         problems.append("needs at least one manually graded written question (markdown solution + grade)")
     markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
@@ -78,7 +78,7 @@ def _wrong_answer_problems(lab: Lab, nb: NotebookNode) -> list[str]:
         entries = yaml.safe_load(lab.wrong_answers.read_text()) or {}
     except yaml.YAMLError as error:
         return [f"{lab.wrong_answers.name} is not valid YAML: {error}"]
-    answers = {grade_id(nb.cells[i]) for i in tests_of_answers(nb)}
+    answers = {grade_id(nb.cells[i]) for i in task_cells(nb)}
     problems = [f"{lab.wrong_answers.name}: {gid!r} is not an answer cell's grade_id"
                 for gid in entries if gid not in answers]
     for gid in sorted(answers):

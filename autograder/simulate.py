@@ -22,7 +22,7 @@ from nbgrader.utils import capture_log
 from traitlets.config import Config
 
 from .course import COURSE_ID, Workspace, check
-from .labs import Lab, grade_id, is_answer, tests_of_answers
+from .labs import Lab, grade_id, is_answer, task_cells
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 STUB = "raise NotImplementedError()"
@@ -63,7 +63,7 @@ class LabMaterial:
         solutions = {grade_id(c): _SOLUTION_MARKER.sub("", c.source) for c in nb.cells if utils.is_solution(c)}
         wrong = {gid: [entry["source"] for entry in entries]
                  for gid, entries in (yaml.safe_load(lab.wrong_answers.read_text()) or {}).items()}
-        autograded = [grade_id(nb.cells[i]) for i in tests_of_answers(nb)]
+        autograded = [grade_id(nb.cells[i]) for i in task_cells(nb)]
         return cls(solutions, wrong, autograded)
 
 
@@ -85,19 +85,21 @@ def _every_other_wrong(nb: NotebookNode, material: LabMaterial) -> NotebookNode:
     return nb
 
 
+# Mistakes go into the last task: later tasks often call earlier answers, and the last one has no dependants,
+# so what each mistake costs is exactly that task's points.
 def _raises(nb: NotebookNode, material: LabMaterial) -> NotebookNode:
-    """Solves all but the first task, whose function divides by zero when called."""
-    first = material.autograded[0]
-    stub = _answer_cell(nb, first).source
+    """Solves all but the last task, whose function divides by zero when called."""
+    last = material.autograded[-1]
+    stub = _answer_cell(nb, last).source
     _solve(nb, material)
-    _answer_cell(nb, first).source = stub.replace(STUB, "return 1 / 0  # a bug the student did not catch")
+    _answer_cell(nb, last).source = stub.replace(STUB, "return 1 / 0  # a bug the student did not catch")
     return nb
 
 
-def _prepend_to_first_task(code: str) -> Callable[[NotebookNode, LabMaterial], NotebookNode]:
+def _prepend_to_last_task(code: str) -> Callable[[NotebookNode, LabMaterial], NotebookNode]:
     def work(nb: NotebookNode, material: LabMaterial) -> NotebookNode:
         _solve(nb, material)
-        cell = _answer_cell(nb, material.autograded[0])
+        cell = _answer_cell(nb, material.autograded[-1])
         cell.source = code + cell.source
         return nb
     return work
@@ -108,8 +110,8 @@ BEHAVIOURS: dict[str, Callable[[NotebookNode, LabMaterial], NotebookNode]] = {
     "submits the blank release": lambda nb, material: nb,
     "gets every other task wrong": _every_other_wrong,
     "writes code that raises": _raises,
-    "writes an infinite loop": _prepend_to_first_task("while True:  # forgot to update the loop variable\n    pass\n"),
-    "crashes the kernel": _prepend_to_first_task("import os\nos._exit(1)  # kills the kernel process\n"),
+    "writes an infinite loop": _prepend_to_last_task("while True:  # forgot to update the loop variable\n    pass\n"),
+    "crashes the kernel": _prepend_to_last_task("import os\nos._exit(1)  # kills the kernel process\n"),
     "saves a corrupt notebook": _solve,  # solved, then the file is cut short on save (see _write)
 }
 
@@ -121,7 +123,7 @@ def _write(path: Path, nb: NotebookNode, behaviour: str) -> None:
     path.write_text(text)
 
 
-def _student_config(workspace: Workspace, student: Student) -> Config:
+def student_config(workspace: Workspace, student: Student) -> Config:
     home = workspace.students / student.id
     config = Config()
     config.CourseDirectory.student_id = student.id
@@ -161,7 +163,7 @@ def simulate_class(workspace: Workspace, labs: list[Lab], students: tuple[Studen
             due = gradebook.find_assignment(lab.assignment_id).duedate
         for student in students:
             progress(f"{student.id} works {lab.assignment_id}")
-            api = workspace.api(_student_config(workspace, student))
+            api = workspace.api(student_config(workspace, student))
             with utils.temp_attrs(api.coursedir, assignment_id=lab.assignment_id):
                 fetch = api.exchange.FetchAssignment(coursedir=api.coursedir, authenticator=api.authenticator,
                                                      parent=api)

@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.utils import determine_grade
 
-from .labs import Lab, grade_id, tests_of_answers
+from .labs import Lab, grade_id, task_cells
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def check_lab(lab: Lab, cell_timeout: int = 60) -> list[Verdict]:
     """One verdict per wrong answer (each should lose points) and one per real solution (should not)."""
     nb = lab.read()
     wrong = yaml.safe_load(lab.wrong_answers.read_text()) or {}
-    groups = tests_of_answers(nb)
+    groups = task_cells(nb)
     verdicts = []
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, resources={"metadata": {"path": str(lab.folder)}})

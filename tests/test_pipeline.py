@@ -14,10 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.labs import discover, is_test, tests_of_answers
+from autograder.labs import discover, is_test, task_cells
 from autograder.lint import HIDDEN_BEGIN, HIDDEN_END
 from autograder.preprocessors import TRACEBACK_NOTE
-from autograder.simulate import DEFAULT_CLASS
+from autograder.course import Workspace
+from autograder.simulate import DEFAULT_CLASS, student_config
 
 LABS = discover()
 CELL_TIMEOUT = 10
@@ -28,10 +29,10 @@ def autograded_points(lab):
     return sum(c.metadata.nbgrader.points for c in nb.cells if is_test(c))
 
 
-def first_task_points(lab):
+def last_task_points(lab):
     nb = lab.read()
-    first = min(tests_of_answers(nb))
-    return sum(nb.cells[i].metadata.nbgrader.points for i in tests_of_answers(nb)[first])
+    last = max(task_cells(nb))
+    return sum(nb.cells[i].metadata.nbgrader.points for i in task_cells(nb)[last])
 
 
 def hidden_lines(lab):
@@ -102,7 +103,7 @@ def test_wrong_answers_lose_points_but_right_ones_count(demo, lab):
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.assignment_id)
 def test_code_that_raises_or_loops_costs_only_its_task(demo, lab, student):
     o = outcome(demo, student, lab)
-    assert (o["status"], o["score"]) == ("graded", autograded_points(lab) - first_task_points(lab))
+    assert (o["status"], o["score"]) == ("graded", autograded_points(lab) - last_task_points(lab))
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.assignment_id)
@@ -170,10 +171,16 @@ def test_feedback_keeps_the_messages_of_failed_tests(demo, lab):
         assert (f"{error.ename}: {error.evalue}" if error.evalue else error.ename) in text
 
 
-def test_feedback_is_released_to_the_exchange(demo):
-    released = list((demo[0] / "exchange").glob("*/feedback/*/*.html"))
+def test_feedback_is_released_and_a_student_can_fetch_it(demo):
+    workspace = Workspace(demo[0])
+    released = list(workspace.exchange.glob("*/feedback/*.html"))
     graded = [k for k, o in demo[2].items() if o["status"] == "graded"]
     assert len(released) == len(graded)
+    ada = next(s for s in DEFAULT_CLASS if s.id == "ada")
+    api = workspace.api(student_config(workspace, ada))
+    for lab in LABS:
+        assert api.fetch_feedback(lab.assignment_id, "ada")["success"]
+        assert list((workspace.students / "ada" / lab.assignment_id / "feedback").glob("*/*.html"))
 
 
 def test_plain_nbgrader_works_on_the_course(demo):

@@ -6,6 +6,7 @@ through the real nbgrader pipeline is in tests/test_pipeline.py.)
 from datetime import datetime
 
 import pytest
+from nbgrader import utils
 from nbgrader.validator import Validator
 
 from autograder.course import Workspace, build_course
@@ -34,11 +35,16 @@ def test_source_notebook_validates_clean(course, lab):
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.assignment_id)
 def test_release_fails_exactly_where_students_write_code(course, lab):
     """Every test cell fails on the blank release (so no free points, which is what Validator(invert=True)
-    checks), and each fails because student code is missing, not because the lab itself is broken."""
-    tests = [c for c in lab.read().cells if is_test(c)]
+    checks), and each fails because student code is missing, not because the lab itself is broken.
+    Unanswered written questions count as failed too (nbgrader scores an unchanged answer 0)."""
+    cells = lab.read().cells
+    tests = {c.source.strip() for c in cells if is_test(c)}
+    written = [c for c in cells if c.cell_type == "markdown" and utils.is_grade(c)]
     failed = Validator().validate(str(_version(course, lab, "release"))).get("failed", [])
-    assert len(failed) == len(tests), [f["source"][:60] for f in failed]
-    for failure in failed:
+    failed_tests = [f for f in failed if f["source"] in tests]
+    assert len(failed_tests) == len(tests) and len(failed) == len(tests) + len(written), \
+        [f["source"][:60] for f in failed]
+    for failure in failed_tests:
         assert "NotImplementedError" in failure["raw_error"] or "NameError" in failure["raw_error"], \
             failure["raw_error"][-500:]
 
