@@ -5,6 +5,7 @@ through the real nbgrader pipeline is in tests/test_pipeline.py.)
 """
 from datetime import datetime
 
+import nbformat
 import pytest
 from nbgrader import utils
 from nbgrader.validator import Validator
@@ -37,10 +38,11 @@ def test_release_fails_exactly_where_students_write_code(course, lab):
     """Every test cell fails on the blank release (so no free points, which is what Validator(invert=True)
     checks), and each fails because student code is missing, not because the lab itself is broken.
     Unanswered written questions count as failed too (nbgrader scores an unchanged answer 0)."""
-    cells = lab.read().cells
+    release = _version(course, lab, "release")
+    cells = nbformat.read(release, as_version=4).cells
     tests = {c.source.strip() for c in cells if is_test(c)}
     written = [c for c in cells if c.cell_type == "markdown" and utils.is_grade(c)]
-    failed = Validator().validate(str(_version(course, lab, "release"))).get("failed", [])
+    failed = Validator().validate(str(release)).get("failed", [])
     failed_tests = [f for f in failed if f["source"] in tests]
     assert len(failed_tests) == len(tests) and len(failed) == len(tests) + len(written), \
         [f["source"][:60] for f in failed]
