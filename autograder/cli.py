@@ -136,7 +136,8 @@ def cmd_check_lab(args: argparse.Namespace) -> int:
             expected = not v.loses_points if v.why == "solution" else v.loses_points
             bad += not expected
             mark = "ok " if expected else "BAD"
-            print(f"{mark} {lab.assignment_id} {v.task:<24} {v.score:g}/{v.max_score:g}  {v.why}")
+            hidden = " (only the hidden tests catch it)" if v.passes_visible else ""
+            print(f"{mark} {lab.assignment_id} {v.task:<24} {v.score:g}/{v.max_score:g}  {v.why}{hidden}")
     print("every wrong answer loses points" if not bad else f"{bad} checks failed")
     return 1 if bad else 0
 

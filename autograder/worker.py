@@ -17,6 +17,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import COURSE_ID, Workspace
+from .integrity import check_submission
 
 
 @dataclass
@@ -31,19 +32,6 @@ class Outcome:
     late_penalty: float = 0.0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def unreadable_notebooks(folder: Path) -> list[str]:
-    """Why each notebook in a submission cannot be graded (not JSON, not a notebook); empty when all are fine."""
-    problems = []
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            nbformat.validate(nbformat.read(path, as_version=4))
-        except Exception as error:  # any reason a notebook cannot be read is the student's, reported to them
-            reason = str(error).strip().split(":")[0].splitlines()[0] if str(error).strip() else ""
-            problems.append(f"{path.name} is not a readable notebook ({reason or type(error).__name__}); "
-                            "the student should re-save it from JupyterLab and resubmit")
-    return problems
 
 
 def _cell_notes(folder: Path, cell_timeout: float) -> list[str]:
@@ -83,14 +71,15 @@ def grade_one(workspace: Workspace, api, assignment: str, student: str, cell_tim
     submitted = workspace.course / "submitted" / student / assignment
     log_file = workspace.root / "logs" / assignment / f"{student}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    outcome.notes = unreadable_notebooks(submitted)
-    if not outcome.notes:
+    findings = check_submission(submitted, workspace.course / "source" / assignment)
+    outcome.notes = list(findings.fatal)
+    if not findings.fatal:
         result = api.autograde(assignment, student)
         log_file.write_text(result.get("log", "") + "\n" + (result.get("error") or ""))
         autograded = workspace.course / "autograded" / student / assignment
         if result.get("success"):
             outcome.status = "graded"
-            outcome.notes = _cell_notes(autograded, cell_timeout)
+            outcome.notes = findings.notes + _cell_notes(autograded, cell_timeout)
         else:
             outcome.notes = [_failure_reason((result.get("log") or "") + "\n" + (result.get("error") or ""))]
     if outcome.status == "graded":

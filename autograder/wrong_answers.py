@@ -1,9 +1,10 @@
 """Prove the hidden tests are strong: every known wrong answer must lose points when its task is graded.
 
 The notebook runs once in one kernel. At each autograded answer cell, every wrong answer from
-``wrong_answers.yml`` runs in place of the real answer, followed by the task's test cells (visible and hidden
-tests), scored by nbgrader's own ``determine_grade``; then the real answer and its tests run as usual. So a lab
-with 20 wrong answers costs one notebook run plus 40 small cells, not 20 notebook runs.
+``wrong_answers.yml`` runs in place of the real answer, followed by the task's test cells: first with the
+visible checks only (does the student's self-check catch it?), then whole (visible and hidden tests), scored by
+nbgrader's own ``determine_grade``. Then the real answer and its tests run as usual. So a lab with 20 wrong
+answers costs one notebook run plus some 60 small cells, not 20 notebook runs.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import yaml
 from nbclient import NotebookClient
 from nbformat import NotebookNode
+from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import determine_grade
 
 from .labs import Lab, grade_id, task_cells
@@ -25,15 +27,32 @@ class Verdict:
     score: float
     max_score: float
     errors: tuple[str, ...]  # exception names raised by the test cells
+    passes_visible: bool = False  # the visible self-checks alone do not catch it (only the hidden tests do)
 
     @property
     def loses_points(self) -> bool:
         return self.score < self.max_score
 
 
+def _visible_only(test: NotebookNode) -> NotebookNode:
+    visible = copy.deepcopy(test)
+    ClearHiddenTests()._remove_hidden_test_region(visible)
+    return visible
+
+
+def _passes(client: NotebookClient, tests: list[tuple[int, NotebookNode]]) -> bool:
+    for index, test in tests:
+        client.execute_cell(test, index)
+        points, most = determine_grade(test)
+        if points < most:
+            return False
+    return True
+
+
 def _run_task(client: NotebookClient, answer: NotebookNode, index: int, tests: list[tuple[int, NotebookNode]],
               why: str) -> Verdict:
     client.execute_cell(answer, index)
+    passes_visible = why != "solution" and _passes(client, [(i, _visible_only(t)) for i, t in tests])
     score = max_score = 0.0
     errors = []
     for test_index, test in tests:
@@ -42,7 +61,7 @@ def _run_task(client: NotebookClient, answer: NotebookNode, index: int, tests: l
         score += points
         max_score += most
         errors += [o.ename for o in test.outputs if o.output_type == "error"]
-    return Verdict(grade_id(answer), why, score, max_score, tuple(errors))
+    return Verdict(grade_id(answer), why, score, max_score, tuple(errors), passes_visible)
 
 
 def check_lab(lab: Lab, cell_timeout: int = 60) -> list[Verdict]:

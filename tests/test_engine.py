@@ -3,6 +3,7 @@
 Uses the tiny lab (tests/tinylab.py) so a submission grades in about a second; real labs are graded in
 tests/test_pipeline.py.
 """
+import copy
 import hashlib
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,30 @@ HOSTILE = {
     # an infinite loop that swallows the interrupt nbgrader sends at the cell timeout
     "lou": "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n",
 }
+
+
+def _copy_a_test_cell(nb):
+    duplicate = copy.deepcopy(nb.cells[3])
+    duplicate.id = "pasted-copy"  # JupyterLab gives a pasted cell a new id, keeping its nbgrader metadata
+    nb.cells.insert(4, duplicate)
+
+
+def _lose_all_metadata(nb):
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+
+
+def _delete_a_test_cell(nb):
+    del nb.cells[3]
+
+
+def _half_a_file(path):
+    path.write_text(path.read_text()[:200])
+
+
+DAMAGED = {"dee": _copy_a_test_cell, "max": _lose_all_metadata, "tom": _delete_a_test_cell}
 FINE = ["amy", "zoe"]
+STUDENTS = sorted(FINE + list(HOSTILE) + list(DAMAGED) + ["cut"])
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -39,11 +63,17 @@ def graded(tmp_path_factory):
     labs = discover(tinylab.write_lab(root / "labs").parent)
     workspace = Workspace(root / "workspace")
     build_course(workspace, labs, due=datetime(2030, 1, 1), cell_timeout=2)
-    students = tuple(Student(s, s.title(), "Test", "solves everything") for s in sorted(FINE + list(HOSTILE)))
+    students = tuple(Student(s, s.title(), "Test", "solves everything") for s in STUDENTS)
     simulate_class(workspace, labs, students)
+    submitted = workspace.course / "submitted"
     for student, code in HOSTILE.items():
-        path = workspace.course / "submitted" / student / "00-tiny" / "tiny.ipynb"
-        nbformat.write(tinylab.notebook(prepend_to_first_answer=code), path)
+        nbformat.write(tinylab.notebook(prepend_to_first_answer=code), submitted / student / "00-tiny" / "tiny.ipynb")
+    for student, damage in DAMAGED.items():
+        path = submitted / student / "00-tiny" / "tiny.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        damage(nb)
+        nbformat.write(nb, path)
+    _half_a_file(submitted / "cut" / "00-tiny" / "tiny.ipynb")
     before = digest(workspace.course / "submitted")
     outcomes = engine.grade(workspace, engine.submitted_jobs(workspace), job_timeout=10, show_progress=False)
     return workspace, {o.student: o for o in outcomes}, before
@@ -51,7 +81,7 @@ def graded(tmp_path_factory):
 
 def test_one_outcome_per_submission_in_order(graded):
     _, outcomes, _ = graded
-    assert list(outcomes) == sorted(FINE + list(HOSTILE))
+    assert list(outcomes) == STUDENTS
 
 
 def test_well_behaved_students_are_graded_despite_hostile_neighbours(graded):
@@ -77,6 +107,26 @@ def test_a_loop_that_swallows_interrupts_is_reported(graded):
     assert "time limit" in o.notes[0] or "budget" in o.notes[0], o.notes
 
 
+def test_a_copied_grade_cell_is_named_instead_of_nbgraders_misleading_error(graded):
+    o = graded[1]["dee"]
+    assert o.status == "failed" and "copies of graded cells ['add_test']" in o.notes[0]
+
+
+def test_a_truncated_file_is_reported_as_unreadable(graded):
+    o = graded[1]["cut"]
+    assert o.status == "failed" and "tiny.ipynb is not a readable notebook" in o.notes[0]
+
+
+def test_lost_metadata_is_graded_but_flagged(graded):
+    o = graded[1]["max"]
+    assert (o.status, o.score) == ("graded", 0) and "lost all its grading metadata" in o.notes[0]
+
+
+def test_a_deleted_test_cell_costs_its_points_and_is_flagged(graded):
+    o = graded[1]["tom"]
+    assert (o.status, o.score) == ("graded", 3.0) and "missing graded cells ['add_test']" in o.notes[0]
+
+
 def test_submissions_are_never_modified(graded):
     workspace, _, before = graded
     assert digest(workspace.course / "submitted") == before
@@ -85,7 +135,7 @@ def test_submissions_are_never_modified(graded):
 def test_gradebook_stays_readable_and_complete(graded):
     workspace, _, _ = graded
     with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
-        assert sorted(s.id for s in gradebook.students) == sorted(FINE + list(HOSTILE))
+        assert sorted(s.id for s in gradebook.students) == STUDENTS
         assert gradebook.find_submission("00-tiny", "amy").score == 4.0
 
 

@@ -60,3 +60,6 @@ def test_every_wrong_answer_loses_points_and_every_solution_scores_full(lab):
     assert not survivors, f"wrong answers that the tests do not catch: {survivors}"
     tasks = {grade_id(c) for c in lab.read().cells if c.cell_type == "code"} & {v.task for v in solutions}
     assert all(sum(v.task == t and v.why != "solution" for v in verdicts) >= 3 for t in tasks)
+    only_hidden = {v.task for v in verdicts if v.passes_visible and v.loses_points}
+    assert only_hidden == tasks, f"tasks whose hidden tests catch no mistake the visible checks miss: " \
+                                 f"{sorted(tasks - only_hidden)}"
