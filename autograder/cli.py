@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CourseError, LabError, ValueError) as error:
+    except (CourseError, LabError, engine.WorkerError, ValueError) as error:
         print(f"substrate-labs {args.command}: error: {error}", file=sys.stderr)
         return 2
 

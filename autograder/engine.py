@@ -3,7 +3,8 @@
 nbgrader's own ``autograde`` stops or skips students when a submission is broken in some ways (a corrupt file,
 a loop that swallows interrupts, a crashed kernel). The engine feeds jobs to a worker one at a time, gives each
 a wall-clock budget, and when a worker hangs or dies it records that student's failure, starts a fresh worker
-and carries on. ``submitted/`` is only ever read.
+and carries on. ``submitted/`` is only ever read. A kernel left behind by a killed worker exits by itself:
+ipykernel watches its parent process.
 """
 from __future__ import annotations
 
@@ -42,24 +43,38 @@ def submitted_jobs(workspace: Workspace, assignments: list[str] | None = None) -
                   key=lambda j: (j.assignment, j.student))
 
 
+class WorkerError(RuntimeError):
+    """A grading worker could not start: the environment is broken, not a submission."""
+
+
 class _Worker:
-    def __init__(self, workspace: Workspace, stderr) -> None:
+    def __init__(self, workspace: Workspace, stderr, startup_timeout: float = 120) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", str(workspace.root)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.process.stdout, selectors.EVENT_READ)
+        if not isinstance(self._answer(startup_timeout), dict):
+            self.stop(kill=True)
+            raise WorkerError(f"the grading worker did not start; see {stderr.name}")
+
+    def _answer(self, timeout: float) -> dict | str:
+        """The worker's next line, or why there is none: "silent" (not in time) or "died"."""
+        if not self.selector.select(timeout):
+            return "silent"
+        line = self.process.stdout.readline()
+        return json.loads(line) if line else "died"
 
     def ask(self, job: Job, timeout: float) -> dict | str:
         """The worker's answer, or a sentence saying why there is none."""
         self.process.stdin.write(json.dumps(asdict(job)) + "\n")
         self.process.stdin.flush()
-        if not self.selector.select(timeout):
-            return f"grading took longer than the {timeout:g} s budget for one submission and was stopped"
-        line = self.process.stdout.readline()
-        if not line:
+        answer = self._answer(timeout)
+        if answer == "died":
             return f"the grading process died (exit code {self.process.wait()}) while running this submission"
-        return json.loads(line)
+        if answer == "silent":
+            return f"grading took longer than the {timeout:g} s budget for one submission and was stopped"
+        return answer
 
     def stop(self, kill: bool = False) -> None:
         if kill:

@@ -102,6 +102,7 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)
     api = workspace.api()
     cell_timeout = float(api.config.Execute.get("timeout", 30))
+    results.write(json.dumps({"ready": True}) + "\n")  # start-up is not charged to the first job's budget
     for line in sys.stdin:
         job = json.loads(line)
         outcome = grade_one(workspace, api, job["assignment"], job["student"], cell_timeout)

@@ -75,7 +75,7 @@ def graded(tmp_path_factory):
         nbformat.write(nb, path)
     _half_a_file(submitted / "cut" / "00-tiny" / "tiny.ipynb")
     before = digest(workspace.course / "submitted")
-    outcomes = engine.grade(workspace, engine.submitted_jobs(workspace), job_timeout=10, show_progress=False)
+    outcomes = engine.grade(workspace, engine.submitted_jobs(workspace), job_timeout=15, show_progress=False)
     return workspace, {o.student: o for o in outcomes}, before
 
 
@@ -98,7 +98,7 @@ def test_a_submission_that_kills_the_grader_is_reported(graded):
 
 def test_a_submission_that_freezes_the_grader_is_stopped_by_the_budget(graded):
     o = graded[1]["sam"]
-    assert o.status == "failed" and "longer than the 10 s budget" in o.notes[0]
+    assert o.status == "failed" and "longer than the 15 s budget" in o.notes[0]
 
 
 def test_a_loop_that_swallows_interrupts_is_reported(graded):
@@ -147,3 +147,11 @@ def test_save_keeps_the_newest_result_per_submission(tmp_path, graded):
     engine.save([regraded], report)
     loaded = {o.student: o for o in engine.load(report)}
     assert len(loaded) == len(outcomes) and loaded["kim"].status == "graded"
+
+
+def test_a_worker_that_cannot_start_is_an_environment_error_not_a_grade(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.course.mkdir()
+    workspace.config_file.write_text("this is not python\n")
+    with pytest.raises(engine.WorkerError, match="did not start; see .*worker.log"):
+        engine.grade(workspace, [engine.Job("00-tiny", "amy")], show_progress=False)
