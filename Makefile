@@ -9,7 +9,7 @@ WORKSPACE ?= build/classroom
 # Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
 
-.PHONY: demo test lint check-labs bench clean
+.PHONY: demo test lab lint check-labs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests labs
+
+lab: $(STAMP)  # JupyterLab on the labs, for students and authors (local only)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir labs
 
 lint: $(STAMP)
 	$(BIN)/substrate-labs lint

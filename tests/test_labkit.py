@@ -134,3 +134,12 @@ def test_session_runs_a_model_with_pinned_threads():
     assert sess.get_session_options().intra_op_num_threads == 1
     out = sess.run(None, {"x": np.array([[-1.0, 2.0]], dtype=np.float32)})[0]
     np.testing.assert_array_equal(out, [[0.0, 2.0]])
+
+
+def test_session_logs_errors_only_unless_asked():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    model = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "id", [x],
+                                                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    assert inference.session(model.SerializeToString()).get_session_options().log_severity_level == 3
+    assert inference.session(model.SerializeToString(), log_severity=0).get_session_options().log_severity_level == 0
