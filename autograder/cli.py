@@ -96,8 +96,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
     destination = report.export_csv(workspace, args.to or workspace.root / "reports" / "grades.csv")
-    print(report.score_table(workspace, engine.load(_report_path(workspace))))
+    outcomes = engine.load(_report_path(workspace))
+    print(report.score_table(workspace, outcomes))
     print(f"\nGrades CSV: {destination}")
+    if outcomes:
+        print(f"Grading status and notes: {report.export_notes(outcomes, destination.with_name('grading-notes.csv'))}")
     return 0
 
 
@@ -114,9 +117,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n== {n}/{len(steps)} {title} ==", flush=True)
         step(args)
     print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Where everything is:")
-    for what, path in [("course (nbgrader root)", workspace.course), ("student versions", workspace.course / "release"),
-                       ("submissions", workspace.course / "submitted"), ("autograded", workspace.course / "autograded"),
-                       ("feedback HTML", workspace.course / "feedback"), ("grades CSV", workspace.root / "reports" / "grades.csv"),
+    reports, course = workspace.root / "reports", workspace.course
+    for what, path in [("course (nbgrader root)", course), ("student versions", course / "release"),
+                       ("submissions", course / "submitted"), ("autograded", course / "autograded"),
+                       ("feedback HTML", course / "feedback"), ("grades CSV", reports / "grades.csv"),
+                       ("grading notes CSV", reports / "grading-notes.csv"),
                        ("grading report", _report_path(workspace)), ("grading logs", workspace.root / "logs")]:
         print(f"  {what:<24} {path}")
     return 0

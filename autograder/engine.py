@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,13 +80,22 @@ class _Worker:
     def stop(self, kill: bool = False) -> None:
         if kill:
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # the kernel is in the worker's session too
+                # The worker's session; a kernel has a session of its own and exits when its parent is gone.
+                os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         else:
             self.process.stdin.close()
         self.process.wait()
         self.selector.close()
+
+
+def _discard_partial_grading(workspace: Workspace, job: Job) -> None:
+    """Remove what a stopped worker half wrote to autograded/ (derived data, never the submission), so no
+    feedback is made from it; nbgrader does the same when it fails by itself."""
+    partial = workspace.course / "autograded" / job.student / job.assignment
+    if partial.exists():
+        shutil.rmtree(partial)
 
 
 def grade(workspace: Workspace, jobs: list[Job], *, job_timeout: float = 600, show_progress: bool = True
@@ -111,6 +121,7 @@ def grade(workspace: Workspace, jobs: list[Job], *, job_timeout: float = 600, sh
                 outcomes.append(Outcome(job.assignment, job.student, "failed", notes=[answer],
                                         seconds=round(time.monotonic() - started, 2)))
                 worker.stop(kill=True)
+                _discard_partial_grading(workspace, job)
                 break
             else:
                 worker.stop()

@@ -1,6 +1,7 @@
 """Grades out of the gradebook: nbgrader's CSV export and a student x lab score table for the terminal."""
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -15,6 +16,20 @@ def export_csv(workspace: Workspace, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
         CsvExportPlugin(to=str(destination)).export(gradebook)
+    return destination
+
+
+def export_notes(outcomes: list[Outcome], destination: Path) -> Path:
+    """What the grades CSV cannot say: which submissions failed to grade and why, and what else was noticed.
+
+    nbgrader's export shows 0 for a submission it could not grade; this file tells a 0 earned from a 0 failed.
+    """
+    with open(destination, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["assignment", "student", "status", "score", "max_score", "late_penalty", "notes"])
+        for o in outcomes:
+            writer.writerow([o.assignment, o.student, o.status, o.score, o.max_score, o.late_penalty,
+                             " | ".join(o.notes)])
     return destination
 
 

@@ -98,8 +98,10 @@ def test_well_behaved_students_are_graded_despite_hostile_neighbours(graded):
     ("cut", "tiny.ipynb is not a readable notebook"),         # truncated file
 ])
 def test_a_submission_that_cannot_be_graded_is_reported_for_that_student(graded, student, reason):
-    o = graded[1][student]
+    workspace, outcomes, _ = graded
+    o = outcomes[student]
     assert o.status == "failed" and reason in o.notes[0], o.notes
+    assert not (workspace.course / "autograded" / student / "00-tiny").exists(), "no half-graded leftovers"
 
 
 def test_a_loop_that_swallows_interrupts_is_reported(graded):

@@ -131,8 +131,19 @@ def test_score_table_and_locations_are_printed(demo):
     for student in DEFAULT_CLASS:
         assert re.search(rf"^{student.id}\s", table, re.M)
     assert "(late −" in table and "failed" in table
-    for where in ("feedback HTML", "grades CSV", "grading logs"):
+    for where in ("feedback HTML", "grades CSV", "grading notes CSV", "grading logs"):
         assert where in stdout
+
+
+def test_grading_notes_tell_a_failed_zero_from_an_earned_one(demo):
+    with open(demo[0] / "reports" / "grading-notes.csv") as f:
+        rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(f)}
+    assert len(rows) == len(DEFAULT_CLASS) * len(LABS)
+    for lab in LABS:
+        assert rows[("gus", lab.assignment_id)]["status"] == "failed"
+        assert "kernel died" in rows[("gus", lab.assignment_id)]["notes"]
+        assert (rows[("ben", lab.assignment_id)]["status"], float(rows[("ben", lab.assignment_id)]["score"])) == \
+            ("graded", 0.0)
 
 
 def test_grades_csv_has_a_row_per_student_and_lab(demo):
