@@ -21,12 +21,14 @@ demo: $(STAMP)
 	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(WORKSPACE)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests labs
 
 lab: $(STAMP)  # JupyterLab on the labs, for students and authors (local only)
 	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir labs
 
 lint: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/substrate-labs lint
 
 check-labs: $(STAMP)

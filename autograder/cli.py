@@ -175,7 +175,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--cell-timeout", type=int, default=30, help="seconds one cell may run when graded")
         p.add_argument("--late-penalty", type=float, default=0.1, help="fraction of the score lost per day late")
 
-    build_options(command("build", cmd_build, "build the nbgrader course and the student versions from labs/", sources=True))
+    build_options(command("build", cmd_build, "build the nbgrader course and the student versions from labs/",
+                          sources=True))
     command("simulate", cmd_simulate, "simulate a class fetching, working and submitting every lab",
             sources=True)
     grade = command("grade", cmd_grade, "autograde every collected submission, one worker process at a time")

@@ -8,6 +8,7 @@ ipykernel watches its parent process.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -79,11 +80,9 @@ class _Worker:
 
     def stop(self, kill: bool = False) -> None:
         if kill:
-            try:
-                # The worker's session; a kernel has a session of its own and exits when its parent is gone.
+            # The worker's session; a kernel has a session of its own and exits when its parent is gone.
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         else:
             self.process.stdin.close()
         self.process.wait()

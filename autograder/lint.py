@@ -44,7 +44,7 @@ def _structure_problems(nb: NotebookNode) -> list[str]:
     ids = Counter(grade_id(c) for c in nb.cells if grade_id(c))
     problems += [f"grade_id {gid!r} is used {n} times" for gid, n in ids.items() if n > 1]
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    for (i, cell), nxt in zip(code, code[1:] + [(None, None)]):
+    for (i, cell), nxt in zip(code, code[1:] + [(None, None)], strict=True):
         if cell.get("outputs") or cell.get("execution_count") is not None:
             problems.append(f"cell {i}: stored outputs or execution count (store notebooks clean)")
         if is_answer(cell) and (nxt[1] is None or not is_test(nxt[1])):

@@ -58,7 +58,7 @@ def score_table(workspace: Workspace, outcomes: list[Outcome]) -> str:
         rows = [[s] + [_cell(gradebook, by_key.get((a, s)), a, s) for a in assignments] for s in students]
     header = ["student"] + assignments
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header] + rows]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in [header] + rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines += ["", "* written answers still to grade by hand (formgrader); scores are after late penalties."]
     notes = [f"  {o.student} / {o.assignment}: {note}" for o in outcomes for note in o.notes]

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import nbformat
 import pytest
-
 import tinylab
+
 from autograder.cli import main, parser
 from autograder.late_policy import PenaltyPerDay
 from autograder.preprocessors import TRACEBACK_NOTE, HideTestTracebacks

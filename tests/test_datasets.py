@@ -51,7 +51,7 @@ def test_split_is_seeded_disjoint_and_complete():
     a = datasets.train_test_split(X, y, seed=3)
     b = datasets.train_test_split(X, y, seed=3)
     c = datasets.train_test_split(X, y, seed=4)
-    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
     assert not np.array_equal(a[3], c[3])
     X_train, X_test, y_train, y_test = a
     assert len(X_test) == round(0.25 * len(X)) and len(X_train) + len(X_test) == len(X)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import tinylab
 from nbgrader.api import Gradebook
 
-import tinylab
 from autograder import engine
 from autograder.course import COURSE_ID, Workspace, build_course
 from autograder.labs import discover
@@ -24,7 +24,8 @@ HOSTILE = {
     # freezes the grading worker, so nothing inside it can time out: only the engine's budget helps
     "sam": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n",
     # an infinite loop that swallows the interrupt nbgrader sends at the cell timeout
-    "lou": "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n",
+    "lou": "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+           "    except KeyboardInterrupt:\n        pass\n",
 }
 
 

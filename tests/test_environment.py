@@ -1,7 +1,7 @@
 """pyproject.toml (pip) and environment.yml (conda, Binder) must ask for the same packages and versions."""
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

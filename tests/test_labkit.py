@@ -5,7 +5,6 @@ from onnx import TensorProto, helper
 
 from labkit import inference, platform, timing
 
-
 # --- timing -------------------------------------------------------------------------------------------------
 
 def scripted(clock: timing.FakeClock, costs):

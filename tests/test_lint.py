@@ -3,9 +3,9 @@ import copy
 
 import nbformat
 import pytest
+import tinylab
 import yaml
 
-import tinylab
 from autograder.labs import Lab, discover
 from autograder.lint import lint
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.course import Workspace
 from autograder.labs import discover, is_test, task_cells
 from autograder.lint import HIDDEN_BEGIN, HIDDEN_END
 from autograder.preprocessors import TRACEBACK_NOTE
-from autograder.course import Workspace
 from autograder.simulate import DEFAULT_CLASS, student_config
 
 LABS = discover()
