@@ -16,9 +16,13 @@ class DatasetError(RuntimeError):
 
 
 def data_root() -> Path:
-    """``$SUBSTRATE_LABS_DATA`` if set (for hub images that copy the data elsewhere), else the repo's datasets/."""
+    """Where the datasets are: ``$SUBSTRATE_LABS_DATA`` if set, else the copy inside an installed wheel
+    (``labkit/data``), else the repository's ``datasets/`` (a checkout or an editable install)."""
     configured = os.environ.get(ENV_VAR)
-    return Path(configured) if configured else Path(__file__).resolve().parents[1] / "datasets"
+    if configured:
+        return Path(configured)
+    packaged = Path(__file__).resolve().parent / "data"
+    return packaged if (packaged / "MANIFEST.sha256").exists() else Path(__file__).resolve().parents[1] / "datasets"
 
 
 def manifest(root: Path | None = None) -> dict[str, str]:

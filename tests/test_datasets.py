@@ -1,4 +1,8 @@
 import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,3 +66,21 @@ def test_split_rejects_a_nonsense_fraction():
     X, y = datasets.load_digits()
     with pytest.raises(ValueError, match="test_fraction"):
         datasets.train_test_split(X, y, test_fraction=1.5)
+
+
+def test_a_wheel_install_carries_the_datasets(tmp_path):
+    """A hub image installs the kit from a wheel, not from a checkout: labs must still find their data."""
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path),
+                    str(root)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("substrate_labs-*.whl"))
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)
+    for name in datasets.manifest(root / "datasets"):
+        assert (installed / "labkit" / "data" / name).exists(), f"{name} is missing from the wheel"
+    check = ("import labkit.datasets as d, pathlib, sys; X, y = d.load_digits(); "
+             "assert pathlib.Path(d.__file__).is_relative_to(sys.argv[1]), d.__file__; print(X.shape)")
+    run = subprocess.run([sys.executable, "-c", check, str(installed)], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "(1797, 64)"
