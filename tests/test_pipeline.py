@@ -6,14 +6,18 @@ nbgrader's exchange, collect, autograde, feedback, export.
 import csv
 import json
 import re
+import socket
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 
+from autograder import report
 from autograder.course import Workspace
 from autograder.labs import discover, is_test, task_cells
 from autograder.lint import HIDDEN_BEGIN, HIDDEN_END
@@ -27,6 +31,11 @@ CELL_TIMEOUT = 10
 def autograded_points(lab):
     nb = lab.read()
     return sum(c.metadata.nbgrader.points for c in nb.cells if is_test(c))
+
+
+def written_points(lab):
+    return sum(c.metadata.nbgrader.points for c in lab.read().cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
 
 
 def last_task_points(lab):
@@ -201,3 +210,55 @@ def test_plain_nbgrader_works_on_the_course(demo):
     assert run.returncode == 0, run.stderr[-2000:]
     for student in DEFAULT_CLASS:
         assert student.id in run.stdout
+
+
+# --- the instructor's manual grading, through nbgrader's real formgrader (last: it adds manual scores) --------
+
+@pytest.fixture(scope="module")
+def formgrader(demo):
+    """A real Jupyter server with nbgrader's formgrader, started in the course directory, on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "formgrader-test-token"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jupyter"), "server", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", "--allow-root"],
+        cwd=demo[0] / "course", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"token {token}"}
+    try:
+        for _ in range(120):
+            try:
+                requests.get(f"{base}/api/status", headers=headers, timeout=2).raise_for_status()
+                break
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the Jupyter server with formgrader did not start within 60 s")
+        yield lambda method, path, **kw: requests.request(method, f"{base}/formgrader/api/{path}",
+                                                          headers=headers, timeout=30, **kw)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_formgrader_lists_every_lab_and_submission(formgrader):
+    assignments = {a["name"]: a for a in formgrader("GET", "assignments").json()}
+    assert set(assignments) == {lab.assignment_id for lab in LABS}
+    assert all(a["num_submissions"] == len(DEFAULT_CLASS) for a in assignments.values())
+
+
+def test_manual_grades_entered_in_formgrader_complete_the_score(demo, formgrader):
+    for lab in LABS:
+        notebooks = formgrader("GET", f"submitted_notebooks/{lab.assignment_id}/{lab.notebook.stem}").json()
+        ada = next(n for n in notebooks if n["student"] == "ada")
+        grades = formgrader("GET", "grades", params={"submission_id": ada["id"]}).json()
+        manual = [g for g in grades if g["needs_manual_grade"]]
+        assert manual, "ada's written answers should wait for a person"
+        for grade in manual:
+            response = formgrader("PUT", f"grade/{grade['id']}", json={"manual_score": grade["max_score"]})
+            assert response.json()["needs_manual_grade"] is False
+    table = report.score_table(Workspace(demo[0]), [])
+    ada_row = next(line for line in table.splitlines() if line.startswith("ada "))
+    assert ada_row.split()[1:] == [f"{autograded_points(lab) + written_points(lab):g}/"
+                                   f"{autograded_points(lab) + written_points(lab):g}" for lab in LABS]
