@@ -15,6 +15,7 @@ from nbgrader.api import Gradebook
 
 from autograder import engine
 from autograder.course import COURSE_ID, Workspace, build_course
+from autograder.feedback import give_feedback
 from autograder.labs import discover
 from autograder.simulate import Student, simulate_class
 
@@ -149,3 +150,16 @@ def test_a_worker_that_cannot_start_is_an_environment_error_not_a_grade(tmp_path
     workspace.config_file.write_text("this is not python\n")
     with pytest.raises(engine.WorkerError, match="did not start; see .*worker.log"):
         engine.grade(workspace, [engine.Job("00-tiny", "amy")], show_progress=False)
+
+
+def test_feedback_problems_stay_with_their_student(graded):
+    """A submission that did not come through `nbgrader submit` (no secret, nbgrader #1897) cannot have its
+    feedback released; the others still get theirs."""
+    workspace, outcomes, _ = graded
+    (workspace.course / "autograded" / "zoe" / "00-tiny" / "submission_secret.txt").unlink()
+    files, problems = give_feedback(workspace, ["00-tiny"], show_progress=False)
+    assert len(problems) == 1 and problems[0].startswith("zoe 00-tiny: release_feedback failed"), problems
+    graded_students = {s for s, o in outcomes.items() if o.status == "graded"}
+    assert {p.parts[-3] for p in files} == graded_students
+    released = list(workspace.exchange.glob("*/feedback/*.html"))
+    assert len(released) == len(graded_students) - 1
