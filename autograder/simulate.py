@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import capture_log
 from traitlets.config import Config
 
-from .course import COURSE_ID, Workspace, check
+from .course import COURSE_ID, CourseError, Workspace, check
 from .labs import Lab, grade_id, is_answer, task_cells
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
@@ -154,6 +154,11 @@ def simulate_class(workspace: Workspace, labs: list[Lab], students: tuple[Studen
     unknown = {s.behaviour for s in students} - set(BEHAVIOURS)
     if unknown:
         raise ValueError(f"unknown behaviour {sorted(unknown)}; known: {sorted(BEHAVIOURS)}")
+    released = [lab.assignment_id for lab in labs
+                if (workspace.exchange / COURSE_ID / "outbound" / lab.assignment_id).exists()]
+    if released:
+        raise CourseError(f"{', '.join(released)} already released in {workspace.root}: a class is simulated "
+                          "once per course; build a fresh workspace (or run `substrate-labs demo`)")
     enrol(workspace, students)
     instructor = workspace.api()
     for lab in labs:

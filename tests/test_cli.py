@@ -108,3 +108,12 @@ def test_default_due_date_is_a_week_ahead():
     due = parser().parse_args(["build"]).due
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     assert 6 <= (due - now).days <= 7
+
+
+def test_a_class_is_simulated_once_per_course(tmp_path, capsys):
+    labs = tinylab.write_lab(tmp_path / "labs").parent
+    common = ["--workspace", str(tmp_path / "ws"), "--labs-dir", str(labs)]
+    assert main(["build", *common]) == 0
+    assert main(["simulate", *common]) == 0
+    assert main(["simulate", *common]) == 2
+    assert "00-tiny already released" in capsys.readouterr().err
