@@ -71,8 +71,10 @@ def test_split_rejects_a_nonsense_fraction():
 def test_a_wheel_install_carries_the_datasets(tmp_path):
     """A hub image installs the kit from a wheel, not from a checkout: labs must still find their data."""
     root = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"  # pip builds in the source tree: build from a copy, not the checkout
+    shutil.copytree(root, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path),
-                    str(root)], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("substrate_labs-*.whl"))
     installed = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(installed)
