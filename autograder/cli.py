@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import engine, report
-from .course import CourseError, Workspace, build_course
+from .course import DEFAULT_COURSE_ID, CourseError, Workspace, build_course
 from .feedback import give_feedback
 from .labs import LABS_DIR, LabError, discover
 from .lint import lint
@@ -47,7 +47,8 @@ def _assignments(workspace: Workspace, args: argparse.Namespace) -> list[str]:
 def cmd_build(args: argparse.Namespace) -> int:
     workspace = Workspace(args.workspace)
     labs = _labs(args)
-    build_course(workspace, labs, due=args.due, cell_timeout=args.cell_timeout, late_fraction=args.late_penalty)
+    build_course(workspace, labs, due=args.due, cell_timeout=args.cell_timeout, late_fraction=args.late_penalty,
+                 course_id=args.course_id, exchange=args.exchange)
     print(f"Built course with {len(labs)} labs at {workspace.course} (due {args.due:%Y-%m-%d %H:%M} UTC)")
     print(f"  student versions: {workspace.course / 'release'}")
     return 0
@@ -174,6 +175,10 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--due", type=_due, default=_default_due(), help="due date, UTC, ISO format")
         p.add_argument("--cell-timeout", type=int, default=30, help="seconds one cell may run when graded")
         p.add_argument("--late-penalty", type=float, default=0.1, help="fraction of the score lost per day late")
+        p.add_argument("--course-id", default=DEFAULT_COURSE_ID,
+                       help=f"nbgrader course id (default: {DEFAULT_COURSE_ID})")
+        p.add_argument("--exchange", type=Path,
+                       help="nbgrader exchange folder (default: WORKSPACE/exchange; on JupyterHub, the shared one)")
 
     build_options(command("build", cmd_build, "build the nbgrader course and the student versions from labs/",
                           sources=True))

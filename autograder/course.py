@@ -5,7 +5,7 @@ A workspace holds the course and what surrounds it in a classroom::
     workspace/
       course/            nbgrader course root: nbgrader_config.py, source/, release/, submitted/, autograded/,
                          feedback/, gradebook.db
-      exchange/          nbgrader's file exchange (what JupyterHub users share)
+      exchange/          nbgrader's file exchange (by default; on JupyterHub, the shared exchange instead)
       students/<id>/     each simulated student's home: fetched labs and exchange cache
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .labs import Lab
 
-COURSE_ID = "substrate-labs"
+DEFAULT_COURSE_ID = "substrate-labs"
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration of a Substrate Labs course, written by `substrate-labs build`.
@@ -61,7 +61,11 @@ class Workspace:
 
     @property
     def exchange(self) -> Path:
-        return self.root / "exchange"
+        return Path(self.config().Exchange.root)
+
+    @property
+    def course_id(self) -> str:
+        return self.config().CourseDirectory.course_id
 
     @property
     def students(self) -> Path:
@@ -72,12 +76,8 @@ class Workspace:
         return self.course / "nbgrader_config.py"
 
     @property
-    def gradebook(self) -> Path:
-        return self.course / "gradebook.db"
-
-    @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook}"
+        return f"sqlite:///{self.course / 'gradebook.db'}"
 
     def config(self) -> Config:
         """The course's nbgrader configuration, as plain ``nbgrader`` would load it."""
@@ -91,6 +91,9 @@ class Workspace:
             config.merge(extra)
         return NbGraderAPI(config=config)
 
+    def gradebook(self) -> Gradebook:
+        return Gradebook(self.db_url, self.course_id)
+
     def assignments(self) -> list[str]:
         return sorted(p.name for p in (self.course / "source").iterdir() if p.is_dir())
 
@@ -102,12 +105,17 @@ def check(result: dict, step: str) -> None:
 
 
 def build_course(workspace: Workspace, labs: list[Lab], *, due: datetime, cell_timeout: int = 30,
-                 late_fraction: float = 0.1) -> None:
-    """Write the config, copy the labs into source/, generate the student versions and record due dates."""
-    for folder in (workspace.course / "source", workspace.exchange, workspace.students):
+                 late_fraction: float = 0.1, course_id: str = DEFAULT_COURSE_ID, exchange: Path | None = None
+                 ) -> None:
+    """Write the config, copy the labs into source/, generate the student versions and record due dates.
+
+    ``exchange`` defaults to ``workspace/exchange``; on a JupyterHub it is the exchange all users share.
+    """
+    exchange = exchange or workspace.root / "exchange"
+    for folder in (workspace.course / "source", exchange, workspace.students):
         folder.mkdir(parents=True, exist_ok=True)
     workspace.config_file.write_text(CONFIG_TEMPLATE.format(
-        root=str(workspace.course.resolve()), course_id=COURSE_ID, exchange=str(workspace.exchange.resolve()),
+        root=str(workspace.course.resolve()), course_id=course_id, exchange=str(exchange.resolve()),
         cell_timeout=cell_timeout, late_fraction=late_fraction))
     api = workspace.api()
     for lab in labs:
@@ -116,6 +124,6 @@ def build_course(workspace: Workspace, labs: list[Lab], *, due: datetime, cell_t
             shutil.rmtree(source)
         source.mkdir()
         shutil.copy2(lab.notebook, source / lab.notebook.name)
-        with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+        with workspace.gradebook() as gradebook:
             gradebook.update_or_create_assignment(lab.assignment_id, duedate=due)
         check(api.generate_assignment(lab.assignment_id), f"generate_assignment {lab.assignment_id}")

@@ -7,14 +7,14 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 
-from .course import COURSE_ID, Workspace
+from .course import Workspace
 from .worker import Outcome
 
 
 def export_csv(workspace: Workspace, destination: Path) -> Path:
     """nbgrader's own CSV export: one row per student and assignment (0 where nothing was submitted)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+    with workspace.gradebook() as gradebook:
         CsvExportPlugin(to=str(destination)).export(gradebook)
     return destination
 
@@ -52,7 +52,7 @@ def _cell(gradebook: Gradebook, outcome: Outcome | None, assignment: str, studen
 def score_table(workspace: Workspace, outcomes: list[Outcome]) -> str:
     """Students down, labs across, scores after any late penalty; then the notes that explain the marks."""
     by_key = {(o.assignment, o.student): o for o in outcomes}
-    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+    with workspace.gradebook() as gradebook:
         assignments = [a.name for a in gradebook.assignments]
         students = sorted(s.id for s in gradebook.students)
         rows = [[s] + [_cell(gradebook, by_key.get((a, s)), a, s) for a in assignments] for s in students]

@@ -17,11 +17,10 @@ import nbformat
 import yaml
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.api import Gradebook
 from nbgrader.utils import capture_log
 from traitlets.config import Config
 
-from .course import COURSE_ID, CourseError, Workspace, check
+from .course import CourseError, Workspace, check
 from .labs import Lab, grade_id, is_answer, task_cells
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
@@ -133,13 +132,13 @@ def student_config(workspace: Workspace, student: Student) -> Config:
 
 
 def _replay_submission_time(workspace: Workspace, student: Student, assignment_id: str, when: datetime) -> None:
-    inbound = workspace.exchange / COURSE_ID / "inbound"
+    inbound = workspace.exchange / workspace.course_id / "inbound"
     for stamp in inbound.glob(f"{student.id}+{assignment_id}+*/timestamp.txt"):
         stamp.write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
 
 def enrol(workspace: Workspace, students: tuple[Student, ...]) -> None:
-    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+    with workspace.gradebook() as gradebook:
         for s in students:
             gradebook.update_or_create_student(s.id, first_name=s.first_name, last_name=s.last_name)
 
@@ -155,7 +154,7 @@ def simulate_class(workspace: Workspace, labs: list[Lab], students: tuple[Studen
     if unknown:
         raise ValueError(f"unknown behaviour {sorted(unknown)}; known: {sorted(BEHAVIOURS)}")
     released = [lab.assignment_id for lab in labs
-                if (workspace.exchange / COURSE_ID / "outbound" / lab.assignment_id).exists()]
+                if (workspace.exchange / workspace.course_id / "outbound" / lab.assignment_id).exists()]
     if released:
         raise CourseError(f"{', '.join(released)} already released in {workspace.root}: a class is simulated "
                           "once per course; build a fresh workspace (or run `substrate-labs demo`)")
@@ -164,7 +163,7 @@ def simulate_class(workspace: Workspace, labs: list[Lab], students: tuple[Studen
     for lab in labs:
         check(instructor.release_assignment(lab.assignment_id), f"release_assignment {lab.assignment_id}")
         material = LabMaterial.of(lab)
-        with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+        with workspace.gradebook() as gradebook:
             due = gradebook.find_assignment(lab.assignment_id).duedate
         for student in students:
             progress(f"{student.id} works {lab.assignment_id}")

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
-from .course import COURSE_ID, Workspace
+from .course import Workspace
 from .integrity import check_submission
 
 
@@ -83,7 +83,7 @@ def grade_one(workspace: Workspace, api, assignment: str, student: str, cell_tim
         else:
             outcome.notes = [_failure_reason((result.get("log") or "") + "\n" + (result.get("error") or ""))]
     if outcome.status == "graded":
-        with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+        with workspace.gradebook() as gradebook:
             try:
                 submission = gradebook.find_submission(assignment, student)
             except MissingEntry:

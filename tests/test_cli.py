@@ -2,12 +2,14 @@
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import nbformat
 import pytest
 import tinylab
 
 from autograder.cli import main, parser
+from autograder.course import Workspace
 from autograder.late_policy import PenaltyPerDay
 from autograder.preprocessors import TRACEBACK_NOTE, HideTestTracebacks
 
@@ -72,11 +74,13 @@ def test_check_lab_reports_each_wrong_answer(tmp_path, capsys):
 def test_build_writes_a_standard_nbgrader_course(tmp_path):
     labs = tinylab.write_lab(tmp_path / "labs").parent
     workspace = tmp_path / "ws"
+    shared_exchange = tmp_path / "srv" / "exchange"
     assert main(["build", "--workspace", str(workspace), "--labs-dir", str(labs), "--due", "2030-01-01T12:00",
-                 "--cell-timeout", "7"]) == 0
+                 "--cell-timeout", "7", "--course-id", "cs4102", "--exchange", str(shared_exchange)]) == 0
     course = workspace / "course"
     config = (course / "nbgrader_config.py").read_text()
     assert "c.Execute.timeout = 7" in config
+    assert (Workspace(workspace).course_id, Workspace(workspace).exchange) == ("cs4102", shared_exchange)
     release = nbformat.read(course / "release" / "00-tiny" / "tiny.ipynb", as_version=4)
     assert "raise NotImplementedError()" in release.cells[2].source
     assert tinylab.HIDDEN_MARKER not in nbformat.writes(release)
@@ -117,3 +121,32 @@ def test_a_class_is_simulated_once_per_course(tmp_path, capsys):
     assert main(["simulate", *common]) == 0
     assert main(["simulate", *common]) == 2
     assert "00-tiny already released" in capsys.readouterr().err
+
+
+def test_a_class_through_plain_nbgrader_commands(tmp_path):
+    """The README's real-class workflow: our build, nbgrader's own release/fetch/submit/collect, our grade."""
+    labs = tinylab.write_lab(tmp_path / "labs").parent
+    workspace, exchange = tmp_path / "ws", tmp_path / "srv" / "exchange"
+    assert main(["build", "--workspace", str(workspace), "--labs-dir", str(labs), "--course-id", "cs4102",
+                 "--exchange", str(exchange)]) == 0
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+
+    def run(*args, cwd):
+        done = subprocess.run([nbgrader, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    run("release_assignment", "00-tiny", cwd=workspace / "course")
+    home = tmp_path / "home" / "stu"
+    home.mkdir(parents=True)
+    as_student = ["--course", "cs4102", f"--Exchange.root={exchange}", "--CourseDirectory.student_id=stu",
+                  f"--Exchange.cache={home / '.cache'}"]
+    run("fetch_assignment", "00-tiny", *as_student, cwd=home)
+    release = home / "00-tiny" / "tiny.ipynb"
+    nb = nbformat.read(release, as_version=4)
+    nb.cells[2].source = "def add(a, b=0):\n    return a + b"
+    nbformat.write(nb, release)
+    run("submit", "00-tiny", *as_student, cwd=home)
+    run("collect", "00-tiny", cwd=workspace / "course")
+    assert main(["grade", "--workspace", str(workspace)]) == 0
+    with Workspace(workspace).gradebook() as gradebook:
+        assert gradebook.find_submission("00-tiny", "stu").score == 1.0

@@ -11,10 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 import tinylab
-from nbgrader.api import Gradebook
 
 from autograder import engine
-from autograder.course import COURSE_ID, Workspace, build_course
+from autograder.course import Workspace, build_course
 from autograder.feedback import give_feedback
 from autograder.labs import discover
 from autograder.simulate import Student, simulate_class
@@ -129,7 +128,7 @@ def test_submissions_are_never_modified(graded):
 
 def test_gradebook_stays_readable_and_complete(graded):
     workspace, _, _ = graded
-    with Gradebook(workspace.db_url, COURSE_ID) as gradebook:
+    with workspace.gradebook() as gradebook:
         assert sorted(s.id for s in gradebook.students) == STUDENTS
         assert gradebook.find_submission("00-tiny", "amy").score == 4.0
 
