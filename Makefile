@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests labs
 
-lab: $(STAMP)  # JupyterLab on the labs, for students and authors (local only)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir labs
+lab: $(STAMP)  # JupyterLab on the labs, for students and authors (local only; root only in containers)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir labs $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
