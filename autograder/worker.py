@@ -18,6 +18,7 @@ from nbgrader.api import MissingEntry
 
 from .course import Workspace
 from .integrity import check_submission
+from .labs import grade_id
 
 
 @dataclass
@@ -41,8 +42,7 @@ def _cell_notes(folder: Path, cell_timeout: float) -> list[str]:
         for index, cell in enumerate(nb.cells):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                    where = f"cell '{gid}'" if gid else f"cell {index}"
+                    where = f"cell '{grade_id(cell)}'" if grade_id(cell) else f"cell {index}"
                     notes.append(f"{path.name} {where} ran past the {cell_timeout:g} s limit and was stopped")
     return notes
 

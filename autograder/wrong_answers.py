@@ -35,32 +35,31 @@ class Verdict:
 
 
 def _visible_only(test: NotebookNode) -> NotebookNode:
-    visible = copy.deepcopy(test)
-    ClearHiddenTests()._remove_hidden_test_region(visible)
+    visible, _ = ClearHiddenTests().preprocess_cell(copy.deepcopy(test), {}, 0)
     return visible
 
 
-def _passes(client: NotebookClient, tests: list[tuple[int, NotebookNode]]) -> bool:
+def _score(client: NotebookClient, tests: list[tuple[int, NotebookNode]]) -> tuple[float, float, list[str]]:
+    """Run test cells; nbgrader's score, the most it could be, and the exceptions they raised."""
+    score = max_score = 0.0
+    errors = []
     for index, test in tests:
         client.execute_cell(test, index)
         points, most = determine_grade(test)
-        if points < most:
-            return False
-    return True
+        score += points
+        max_score += most
+        errors += [o.ename for o in test.outputs if o.output_type == "error"]
+    return score, max_score, errors
 
 
 def _run_task(client: NotebookClient, answer: NotebookNode, index: int, tests: list[tuple[int, NotebookNode]],
               why: str) -> Verdict:
     client.execute_cell(answer, index)
-    passes_visible = why != "solution" and _passes(client, [(i, _visible_only(t)) for i, t in tests])
-    score = max_score = 0.0
-    errors = []
-    for test_index, test in tests:
-        client.execute_cell(test, test_index)
-        points, most = determine_grade(test)
-        score += points
-        max_score += most
-        errors += [o.ename for o in test.outputs if o.output_type == "error"]
+    passes_visible = False
+    if why != "solution":
+        visible_score, visible_max, _ = _score(client, [(i, _visible_only(t)) for i, t in tests])
+        passes_visible = visible_score == visible_max
+    score, max_score, errors = _score(client, tests)
     return Verdict(grade_id(answer), why, score, max_score, tuple(errors), passes_visible)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+from nbgrader.utils import is_grade
 
 from autograder import report
 from autograder.course import Workspace
@@ -34,8 +35,7 @@ def autograded_points(lab):
 
 
 def written_points(lab):
-    return sum(c.metadata.nbgrader.points for c in lab.read().cells
-               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
+    return sum(c.metadata.nbgrader.points for c in lab.read().cells if c.cell_type == "markdown" and is_grade(c))
 
 
 def last_task_points(lab):
