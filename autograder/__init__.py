@@ -1,15 +1,13 @@
 """Instructor-side tooling: build an nbgrader course from ``labs/``, simulate a class, grade, give feedback.
 
-Modules, one job each:
+Packages, one pipeline stage each (as nbgrader keeps ``apps/``, ``preprocessors/``, ``exchange/``):
 
-- ``labs``: find the labs and their parts in ``labs/``
-- ``lint``: check a lab's source notebook against the authoring rules
-- ``wrong_answers``: prove the hidden tests catch plausible mistakes
-- ``course``: build a standard nbgrader course directory (config, source/, release/, gradebook)
-- ``simulate``: a scripted class that fetches, works and submits through nbgrader's exchange
-- ``engine`` + ``worker``: autograde submissions in a separate process, one failure per student at most
-- ``feedback``: feedback HTML that never shows hidden tests, released through the exchange
-- ``report``: grades CSV (nbgrader's exporter) and the score table
+- ``labs``: find the labs and the roles of their cells in ``labs/`` (shared by every stage)
+- ``authoring/``: check a lab while it is written (linter, wrong-answer checker)
+- ``course/``: the course lifecycle (workspace, build, a simulated class, the late policy)
+- ``grading/``: autograde submissions (engine, worker, integrity preflight, outcomes)
+- ``feedback/``: feedback HTML that never shows hidden tests, released through the exchange
+- ``reports/``: grades CSV, grading notes and the score table
 - ``cli``: the ``substrate-labs`` command
 """
 

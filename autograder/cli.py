@@ -10,12 +10,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import engine, report
-from .course import DEFAULT_COURSE_ID, CourseError, Workspace, build_course
-from .feedback import give_feedback
+from .authoring.lint import lint
+from .course.build import build_course
+from .course.simulate import DEFAULT_CLASS, simulate_class
+from .course.workspace import DEFAULT_COURSE_ID, CourseError, Workspace
+from .feedback.release import give_feedback
+from .grading import engine
 from .labs import LABS_DIR, LabError, discover
-from .lint import lint
-from .simulate import DEFAULT_CLASS, simulate_class
+from .reports import grades as report
 
 DEFAULT_WORKSPACE = Path("build/classroom")
 
@@ -135,7 +137,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_check_lab(args: argparse.Namespace) -> int:
-    from .wrong_answers import check_lab  # imports a kernel client: only when asked
+    from .authoring.wrong_answers import check_lab  # imports a kernel client: only when asked
     bad = 0
     for lab in _labs(args):
         for v in check_lab(lab, cell_timeout=args.cell_timeout):

@@ -9,9 +9,9 @@ import pytest
 import tinylab
 
 from autograder.cli import main, parser
-from autograder.course import Workspace
-from autograder.late_policy import PenaltyPerDay
-from autograder.preprocessors import TRACEBACK_NOTE, HideTestTracebacks
+from autograder.course.late_policy import PenaltyPerDay
+from autograder.course.workspace import Workspace
+from autograder.feedback.preprocessors import TRACEBACK_NOTE, HideTestTracebacks
 
 COMMANDS = ["build", "simulate", "grade", "feedback", "export", "demo", "lint", "check-lab"]
 

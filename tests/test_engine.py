@@ -12,11 +12,12 @@ import nbformat
 import pytest
 import tinylab
 
-from autograder import engine
-from autograder.course import Workspace, build_course
-from autograder.feedback import give_feedback
+from autograder.course.build import build_course
+from autograder.course.simulate import Student, simulate_class
+from autograder.course.workspace import Workspace
+from autograder.feedback.release import give_feedback
+from autograder.grading import engine
 from autograder.labs import discover
-from autograder.simulate import Student, simulate_class
 
 HOSTILE = {
     # kills the grading worker (the kernel's parent process) outright

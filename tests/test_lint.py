@@ -6,8 +6,8 @@ import pytest
 import tinylab
 import yaml
 
+from autograder.authoring.lint import lint
 from autograder.labs import Lab, discover
-from autograder.lint import lint
 
 
 def lab_with(tmp_path, change=None, wrong=None):

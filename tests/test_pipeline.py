@@ -18,12 +18,12 @@ import pytest
 import requests
 from nbgrader.utils import is_grade
 
-from autograder import report
-from autograder.course import Workspace
+from autograder.authoring.lint import HIDDEN_BEGIN, HIDDEN_END
+from autograder.course.simulate import DEFAULT_CLASS, student_config
+from autograder.course.workspace import Workspace
+from autograder.feedback.preprocessors import TRACEBACK_NOTE
 from autograder.labs import discover, is_test, task_cells
-from autograder.lint import HIDDEN_BEGIN, HIDDEN_END
-from autograder.preprocessors import TRACEBACK_NOTE
-from autograder.simulate import DEFAULT_CLASS, student_config
+from autograder.reports import grades as report
 
 LABS = discover()
 CELL_TIMEOUT = 10

@@ -10,9 +10,10 @@ import pytest
 from nbgrader import utils
 from nbgrader.validator import Validator
 
-from autograder.course import Workspace, build_course
+from autograder.authoring.wrong_answers import check_lab
+from autograder.course.build import build_course
+from autograder.course.workspace import Workspace
 from autograder.labs import Lab, discover, grade_id, is_test
-from autograder.wrong_answers import check_lab
 
 LABS = discover()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from .labs import grade_id
+from ..labs import grade_id
 
 
 @dataclass

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .course import Workspace
+from ..course.workspace import Workspace
 
 
 def give_feedback(workspace: Workspace, assignments: list[str], show_progress: bool = True

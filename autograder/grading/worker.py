@@ -2,7 +2,7 @@
 
 It runs apart from the engine so that whatever a submission does to it (hang past every timeout, kill the
 process, exhaust memory) costs that one job and nothing else: the engine restarts a worker and goes on.
-Run as ``python -m autograder.worker WORKSPACE``.
+Run as ``python -m autograder.grading.worker WORKSPACE``.
 """
 from __future__ import annotations
 
@@ -10,29 +10,16 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
 
-from .course import Workspace
+from ..course.workspace import Workspace
+from ..labs import grade_id
 from .integrity import check_submission
-from .labs import grade_id
-
-
-@dataclass
-class Outcome:
-    """What grading one student's submission of one lab came to."""
-
-    assignment: str
-    student: str
-    status: str  # "graded" or "failed"
-    score: float | None = None
-    max_score: float | None = None
-    late_penalty: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+from .outcome import Outcome
 
 
 def _cell_notes(folder: Path, cell_timeout: float) -> list[str]:

@@ -8,7 +8,7 @@ import yaml
 from nbformat import NotebookNode
 from nbgrader import utils
 
-from .labs import Lab, grade_id, is_answer, is_test, task_cells
+from ..labs import Lab, grade_id, is_answer, is_test, task_cells
 
 MIN_AUTOGRADED_TASKS = 4
 MIN_WRONG_ANSWERS = 3

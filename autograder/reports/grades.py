@@ -7,8 +7,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 
-from .course import Workspace
-from .worker import Outcome
+from ..course.workspace import Workspace
+from ..grading.outcome import Outcome
 
 
 def export_csv(workspace: Workspace, destination: Path) -> Path:

@@ -20,8 +20,8 @@ from nbgrader import utils
 from nbgrader.utils import capture_log
 from traitlets.config import Config
 
-from .course import CourseError, Workspace, check
-from .labs import Lab, grade_id, is_answer, task_cells
+from ..labs import Lab, grade_id, is_answer, task_cells
+from .workspace import CourseError, Workspace, check
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 STUB = "raise NotImplementedError()"

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .course import Workspace
-from .worker import Outcome
+from ..course.workspace import Workspace
+from .outcome import Outcome
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class WorkerError(RuntimeError):
 class _Worker:
     def __init__(self, workspace: Workspace, stderr, startup_timeout: float = 120) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(workspace.root)],
+            [sys.executable, "-m", "autograder.grading.worker", str(workspace.root)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.process.stdout, selectors.EVENT_READ)

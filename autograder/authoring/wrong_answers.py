@@ -17,7 +17,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import determine_grade
 
-from .labs import Lab, grade_id, task_cells
+from ..labs import Lab, grade_id, task_cells
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Feedback for students: nbgrader's HTML with hidden tests removed, released through the exchange."""
