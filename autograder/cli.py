@@ -8,8 +8,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .authoring.lint import lint
 from .course.build import build_course
 from .course.simulate import DEFAULT_CLASS, simulate_class
@@ -17,6 +15,7 @@ from .course.workspace import DEFAULT_COURSE_ID, CourseError, Workspace
 from .feedback.release import give_feedback
 from .grading import engine
 from .labs import LABS_DIR, LabError, discover
+from .progress import bar as progress_bar
 from .reports import grades as report
 
 DEFAULT_WORKSPACE = Path("build/classroom")
@@ -59,7 +58,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     workspace = _course(args)
     labs = discover(args.labs_dir, only=_assignments(workspace, args))
-    with tqdm(total=len(labs) * len(DEFAULT_CLASS), desc="simulating", unit="submission") as bar:
+    with progress_bar(len(labs) * len(DEFAULT_CLASS), "simulating") as bar:
         simulate_class(workspace, labs, progress=lambda what: (bar.set_postfix_str(what), bar.update()))
     print(f"{len(DEFAULT_CLASS)} students submitted {len(labs)} labs; collected into {workspace.course / 'submitted'}")
     for student in DEFAULT_CLASS:

@@ -35,6 +35,15 @@ class Lab:
     def wrong_answers(self) -> Path:
         return self.folder / "wrong_answers.yml"
 
+    @property
+    def assets(self) -> list[Path]:
+        """Files released to students with the notebook (data, an importable worker module, ...): everything in
+        the folder but the notebook, the wrong answers (they are answers) and editor or Python caches."""
+        skip = {self.notebook, self.wrong_answers}
+        return sorted(p for p in self.folder.rglob("*") if p.is_file() and p not in skip
+                      and not any(part.startswith(".") or part == "__pycache__"
+                                  for part in p.relative_to(self.folder).parts))
+
     def read(self) -> NotebookNode:
         return nbformat.read(self.notebook, as_version=4)
 

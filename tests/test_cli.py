@@ -72,7 +72,10 @@ def test_check_lab_reports_each_wrong_answer(tmp_path, capsys):
 
 
 def test_build_writes_a_standard_nbgrader_course(tmp_path):
-    labs = tinylab.write_lab(tmp_path / "labs").parent
+    folder = tinylab.write_lab(tmp_path / "labs")
+    (folder / "data").mkdir()
+    (folder / "data" / "table.csv").write_text("x,y\n1,2\n")  # an asset the notebook reads
+    labs = folder.parent
     workspace = tmp_path / "ws"
     shared_exchange = tmp_path / "srv" / "exchange"
     assert main(["build", "--workspace", str(workspace), "--labs-dir", str(labs), "--due", "2030-01-01T12:00",
@@ -84,6 +87,8 @@ def test_build_writes_a_standard_nbgrader_course(tmp_path):
     release = nbformat.read(course / "release" / "00-tiny" / "tiny.ipynb", as_version=4)
     assert "raise NotImplementedError()" in release.cells[2].source
     assert tinylab.HIDDEN_MARKER not in nbformat.writes(release)
+    assert (course / "release" / "00-tiny" / "data" / "table.csv").read_text() == "x,y\n1,2\n"
+    assert not (course / "release" / "00-tiny" / "wrong_answers.yml").exists(), "wrong answers must not be released"
     assert (course / "gradebook.db").exists()
 
 

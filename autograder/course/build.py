@@ -51,7 +51,10 @@ def build_course(workspace: Workspace, labs: list[Lab], *, due: datetime, cell_t
         if source.exists():
             shutil.rmtree(source)
         source.mkdir()
-        shutil.copy2(lab.notebook, source / lab.notebook.name)
+        for path in [lab.notebook, *lab.assets]:
+            target = source / path.relative_to(lab.folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
         with workspace.gradebook() as gradebook:
             gradebook.update_or_create_assignment(lab.assignment_id, duedate=due)
         check(api.generate_assignment(lab.assignment_id), f"generate_assignment {lab.assignment_id}")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..course.workspace import Workspace
+from ..progress import bar
 
 
 def give_feedback(workspace: Workspace, assignments: list[str], show_progress: bool = True
@@ -19,11 +18,13 @@ def give_feedback(workspace: Workspace, assignments: list[str], show_progress: b
     problems = []
     graded = [(folder.parent.name, assignment) for assignment in assignments
               for folder in sorted((workspace.course / "autograded").glob(f"*/{assignment}"))]
-    for student, assignment in tqdm(graded, desc="feedback", unit="submission", disable=not show_progress):
-        for step in (api.generate_feedback, api.release_feedback):
-            result = step(assignment, student)
-            if not result.get("success"):
-                lines = (result.get("error") or result.get("log") or "no message").strip().splitlines()
-                problems.append(f"{student} {assignment}: {step.__name__} failed: {lines[-1]}")
-                break
+    with bar(len(graded), "feedback", show=show_progress) as progress:
+        for student, assignment in graded:
+            progress.update()
+            for step in (api.generate_feedback, api.release_feedback):
+                result = step(assignment, student)
+                if not result.get("success"):
+                    lines = (result.get("error") or result.get("log") or "no message").strip().splitlines()
+                    problems.append(f"{student} {assignment}: {step.__name__} failed: {lines[-1]}")
+                    break
     return sorted((workspace.course / "feedback").rglob("*.html")), problems

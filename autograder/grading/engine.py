@@ -21,9 +21,8 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..course.workspace import Workspace
+from ..progress import bar as progress_bar
 from .outcome import Outcome
 
 
@@ -104,7 +103,7 @@ def grade(workspace: Workspace, jobs: list[Job], *, job_timeout: float = 600, sh
     log_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     pending = deque(jobs)
-    bar = tqdm(total=len(jobs), desc="grading", unit="submission", disable=not show_progress)
+    bar = progress_bar(len(jobs), "grading", show=show_progress)
     with open(log_dir / "worker.log", "a") as stderr:
         while pending:
             worker = _Worker(workspace, stderr)
