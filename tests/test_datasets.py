@@ -1,3 +1,4 @@
+import json
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,12 @@ def test_every_dataset_file_is_listed_and_attributed():
     assert shipped == listed
     licence = (root / "LICENSE.md").read_text()
     assert "CC BY 4.0" in licence and "Alpaydin" in licence
+    recordings = {p.parent.parent.name for p in root.glob("platforms/*/proc/cpuinfo")}
+    assert recordings, "no recorded platforms shipped"
+    for name in recordings:  # each recording has its own section naming its source and licence
+        section = licence.split(f"### {name} ")[1].split("\n### ")[0] if f"### {name} " in licence else ""
+        assert "Source" in section and "Licence" in section, f"platforms/{name} has no attribution section"
+        assert json.loads((root / "platforms" / name / "recording.json").read_text())["licence"] in section
 
 
 def test_digits_shape_labels_and_range():
@@ -80,9 +87,10 @@ def test_a_wheel_install_carries_the_datasets(tmp_path):
     zipfile.ZipFile(wheel).extractall(installed)
     for name in datasets.manifest(root / "datasets"):
         assert (installed / "labkit" / "data" / name).exists(), f"{name} is missing from the wheel"
-    check = ("import labkit.datasets as d, pathlib, sys; X, y = d.load_digits(); "
-             "assert pathlib.Path(d.__file__).is_relative_to(sys.argv[1]), d.__file__; print(X.shape)")
+    check = ("import labkit.datasets as d, labkit.platform as p, pathlib, sys; X, y = d.load_digits(); "
+             "assert pathlib.Path(d.__file__).is_relative_to(sys.argv[1]), d.__file__; print(X.shape); "
+             "print(p.load('kunpeng-920').openblas_core)")
     run = subprocess.run([sys.executable, "-c", check, str(installed)], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "(1797, 64)"
+    assert run.stdout.split() == ["(1797,", "64)", "tsv110"]
