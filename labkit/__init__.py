@@ -6,6 +6,7 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.timing``: an honest timing protocol and a fake clock for deterministic tests
 - ``labkit.datasets``: the datasets shipped in ``datasets/``, checked against their sha256 sums
 - ``labkit.inference``: ONNX Runtime sessions pinned for reproducible classroom measurements
+- ``labkit.models``: the digits MLP (numpy references, seeded training, ONNX export) shared by labs 02, 10-13
 """
 
 __version__ = "0.1.0"
