@@ -75,6 +75,7 @@ def compare_text(reference: str, other: str, tolerance: Tolerance) -> TextCompar
 class LabComparison:
     lab: str
     graded_cells: int = 0
+    passed: dict[str, int] = field(default_factory=dict)  # graded cells that passed, per ISA
     cells_compared: int = 0
     numbers_compared: int = 0
     max_abs: float = 0.0
@@ -107,6 +108,9 @@ def compare_lab(lab: str, plans: list[CellPlan], reference: NotebookRecord, othe
     """The verdict for one lab: ``reference`` is the x86-64 run, ``other`` the aarch64 run."""
     result = LabComparison(lab, graded_cells=sum(p.graded for p in plans))
     result.problems = _run_problems(reference, plans) + _run_problems(other, plans)
+    for run in (reference, other):
+        result.passed[run.isa] = sum(1 for p in plans if p.graded and p.index in run.cells
+                                     and run.cells[p.index].passed)
     for plan in plans:
         ref_cell, other_cell = reference.cells.get(plan.index), other.cells.get(plan.index)
         if not plan.compared or ref_cell is None or other_cell is None or ref_cell.error or other_cell.error:

@@ -40,7 +40,8 @@ class NotebookRecord:
     lab: str
     isa: str  # what the kernel's platform.machine() said
     cells: dict[int, CellRecord] = field(default_factory=dict)  # code cells that ran, by index
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the whole run, kernel start included
+    startup_seconds: float = 0.0  # of which starting the kernel and its first cell
     failure: str | None = None  # the run stopped early: kernel died, timed out, could not start
 
     def save(self, path: Path) -> None:
