@@ -23,6 +23,12 @@ TWINS: dict[str, tuple[str, ...]] = {
     "interleaved_times": ("labkit.timing.interleaved_ab",),
     "robust_ratio": ("labkit.timing.ABResult.ratio", "labkit.timing.Timing.min"),
     # -- lab 02 --
+    "softmax": ("labkit.models.softmax",),
+    "forward": ("labkit.models.forward",),
+    "cross_entropy": ("labkit.models.cross_entropy",),
+    "build_onnx_model": ("labkit.models.mlp_onnx",),
+    "fold_input_scaling": ("labkit.models.fold_input_scaling",),
+    "batch_deviation": ("labkit.models.batch_deviation",),
     # -- lab 03 --
     # -- lab 04 --
     # -- lab 05 --
