@@ -30,9 +30,19 @@ TWINS: dict[str, tuple[str, ...]] = {
     "fold_input_scaling": ("labkit.models.fold_input_scaling",),
     "batch_deviation": ("labkit.models.batch_deviation",),
     # -- lab 03 --
+    "stable_softmax": ("labkit.simd.stable_softmax",),
+    "pairwise_sq_distances": ("labkit.simd.pairwise_sq_distances",),
+    "histogram_counts": ("labkit.simd.histogram_counts",),
+    "fp_lanes": ("labkit.listings.fp_lanes",),
+    "loop_profile": ("labkit.listings.loop_profile", "labkit.listings.fp_lanes"),
     # -- lab 04 --
     # -- lab 05 --
     # -- lab 06 --
+    "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
+    "gustafson_speedup": ("labkit.scaling.gustafson_speedup",),
+    "karp_flatt": ("labkit.scaling.karp_flatt",),
+    "fit_serial_fraction": ("labkit.scaling.fit_serial_fraction", "labkit.scaling._ols_serial_fraction"),
+    "cheapest_offer": ("labkit.scaling.cheapest_offer", "labkit.scaling.job_seconds", "labkit.scaling.job_cost"),
     # -- lab 07 --
     # -- lab 08 --
     # -- lab 09 --
