@@ -25,6 +25,12 @@ TWINS: dict[str, tuple[str, ...]] = {
     "interleaved_times": ("labkit.timing.interleaved_ab", "labkit.timing.interleaved_times"),
     "paired_ratio": ("labkit.timing.paired_ratio",),
     # -- lab 02 --
+    "softmax": ("labkit.models.softmax",),
+    "forward": ("labkit.models.forward",),
+    "cross_entropy": ("labkit.models.cross_entropy",),
+    "build_onnx_model": ("labkit.models.mlp_onnx",),
+    "fold_input_scaling": ("labkit.models.fold_input_scaling",),
+    "batch_deviation": ("labkit.models.batch_deviation",),
     # -- lab 03 --
     "stable_softmax": ("labkit.simd.stable_softmax",),
     "pairwise_sq_distances": ("labkit.simd.pairwise_sq_distances",),
