@@ -10,7 +10,7 @@ DEMO_WORKSPACE ?= build/demo
 # Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
 
-.PHONY: demo test lab lint check-labs bench clean
+.PHONY: demo test test-arm64 lab lint check-labs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,13 @@ check-labs: $(STAMP)
 bench: $(STAMP)
 	$(TEST_ENV) $(BIN)/python benchmarks/lab_costs.py
 
-# Removes the demo workspace (only if the demo created it) and caches; a real class in build/ is never touched.
+# Removes the demo workspace (only if the demo created it), the arm64 root and caches; never a real class.
 clean:
 	if [ -f $(DEMO_WORKSPACE)/.substrate-labs-demo ]; then rm -rf $(DEMO_WORKSPACE); fi
-	rm -rf .pytest_cache
+	rm -rf build/arm64 .pytest_cache
+
+# Every lab on aarch64 under qemu, compared with x86-64 (docs/maintainers.md). Slow: not part of make test.
+# Sets up build/arm64/ once (root: apt packages, debootstrap, binfmt_misc); ARM64_QEMU=explicit runs without binfmt.
+ARM64_QEMU ?= auto
+test-arm64: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m autograder.arm64 --qemu $(ARM64_QEMU) $(ARM64_ARGS)

@@ -71,7 +71,7 @@ def graded_class(tmp_path_factory, labs_dir):
     root = tmp_path_factory.mktemp("graded")
     workspace = Workspace(root / "classroom")
     labs = discover(labs_dir)
-    build_course(workspace, labs, due=datetime(2030, 1, 1), cell_timeout=5)
+    build_course(workspace, labs, due=datetime(2030, 1, 1))
     simulate_class(workspace, labs[:1], CLASS)
     tam = workspace.course / "submitted" / "tam" / "00-tiny" / "tiny.ipynb"
     nb = nbformat.read(tam, as_version=4)
