@@ -24,8 +24,11 @@ from ..labs import Lab, grade_id, is_answer, task_cells
 from .workspace import CourseError, Workspace, check
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
-_MODEL_ANSWER_HEADING = re.compile(r"\A\s*\*\*Model answer[^\n]*\*\*[ \t]*\n?")
+# The parts of a model answer a student would not write: its bold heading (may span lines), the marking guide,
+# and notes on points such as "(1 point per part)".
+_MODEL_ANSWER_HEADING = re.compile(r"\A\s*\*\*Model answer.*?\*\*", re.S)
 _MARKING_GUIDE = re.compile(r"^\s*\*\*Marking guide.*", re.M | re.S)
+_POINTS_NOTE = re.compile(r"\s*\([^()]*\bpoints?\b[^()]*\)\.?")
 STUB = "raise NotImplementedError()"
 
 
@@ -74,7 +77,7 @@ class LabMaterial:
 def written_answer(model: str) -> str:
     """What a student who knows the answer writes: the model answer's text, without its heading and without
     the marking guide (which is for the grader, and which no student's notebook would contain)."""
-    return _MARKING_GUIDE.sub("", _MODEL_ANSWER_HEADING.sub("", model)).strip()
+    return _POINTS_NOTE.sub("", _MARKING_GUIDE.sub("", _MODEL_ANSWER_HEADING.sub("", model))).strip()
 
 
 def _solve(nb: NotebookNode, material: LabMaterial) -> NotebookNode:
