@@ -9,7 +9,7 @@ WORKSPACE ?= build/classroom
 # Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
 
-.PHONY: demo test lab lint check-labs bench clean
+.PHONY: demo test test-arm64 lab lint check-labs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# Every lab on aarch64 under qemu, compared with x86-64 (docs/maintainers.md). Slow: not part of make test.
+# Sets up build/arm64/ once (root: apt packages, debootstrap, binfmt_misc); ARM64_QEMU=explicit runs without binfmt.
+ARM64_QEMU ?= auto
+test-arm64: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m autograder.arm64 --qemu $(ARM64_QEMU) $(ARM64_ARGS)

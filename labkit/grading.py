@@ -24,6 +24,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "robust_ratio": ("labkit.timing.ABResult.ratio", "labkit.timing.Timing.min"),
     # -- lab 02 --
     # -- lab 03 --
+    "stable_softmax": ("labkit.simd.stable_softmax",),
+    "pairwise_sq_distances": ("labkit.simd.pairwise_sq_distances",),
+    "histogram_counts": ("labkit.simd.histogram_counts",),
+    "fp_lanes": ("labkit.listings.fp_lanes",),
+    "loop_profile": ("labkit.listings.loop_profile", "labkit.listings.fp_lanes"),
     # -- lab 04 --
     # -- lab 05 --
     # -- lab 06 --

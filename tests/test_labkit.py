@@ -287,3 +287,21 @@ def test_session_logs_errors_only_unless_asked():
                               opset_imports=[helper.make_opsetid("", 17)])
     assert inference.session(model.SerializeToString()).get_session_options().log_severity_level == 3
     assert inference.session(model.SerializeToString(), log_severity=0).get_session_options().log_severity_level == 0
+
+
+def test_session_saves_the_graph_it_optimised(tmp_path):
+    # Gemm followed by Relu is fused at the extended level, so the saved graph shows the rewrite
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])
+    weights = [onnx.numpy_helper.from_array(np.eye(2, dtype=np.float32), "W"),
+               onnx.numpy_helper.from_array(np.zeros(2, dtype=np.float32), "b")]
+    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
+    model = helper.make_model(helper.make_graph(nodes, "dense", [x], [y], initializer=weights),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    saved = {}
+    for level in ("ORT_DISABLE_ALL", "ORT_ENABLE_EXTENDED"):
+        path = tmp_path / f"{level}.onnx"
+        inference.session(model.SerializeToString(), optimization=getattr(inference.ort.GraphOptimizationLevel, level),
+                          optimized_model_path=path)
+        saved[level] = [n.op_type for n in onnx.load(path).graph.node]
+    assert saved == {"ORT_DISABLE_ALL": ["Gemm", "Relu"], "ORT_ENABLE_EXTENDED": ["FusedGemm"]}
