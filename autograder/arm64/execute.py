@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -90,6 +91,8 @@ def run_notebook(lab: str, notebook: Path, kernels: Path, isa: str, *, cell_time
     except (RuntimeError, TimeoutError) as error:  # the kernel did not start or answer in time
         record.failure = f"the kernel could not run: {str(error).strip()[:300]}"
     record.seconds = time.perf_counter() - start
+    # The kernel is this process's child, waited for at shutdown: the children's peak is the kernel's.
+    record.kernel_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return record
 
 
