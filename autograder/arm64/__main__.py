@@ -126,12 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=float, default=900, help="seconds per cell (emulation is slow)")
     parser.add_argument("--startup-timeout", type=float, default=600, help="seconds for a kernel to start")
     parser.add_argument("--run-timeout", type=float, default=3600, help="seconds for a whole notebook run")
+    parser.add_argument("--sysroot", type=Path, help="use the aarch64 userland another checkout set up "
+                        "(its build/arm64/sysroot) instead of making one here")
     parser.add_argument("--setup-only", action="store_true", help="set up the aarch64 side and stop")
     parser.add_argument("--compare-only", action="store_true",
                         help="compare the runs saved by the last run again (after changing tags or tolerances)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    layout = sysroot.Layout()
+    layout = sysroot.Layout(shared_sysroot=args.sysroot.resolve() if args.sysroot else None)
     try:
         labs = discover(args.labs_dir, only=args.labs or None)
         emulator = set_up(layout, args.qemu)
