@@ -32,6 +32,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     # -- lab 04 --
     # -- lab 05 --
     # -- lab 06 --
+    "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
+    "gustafson_speedup": ("labkit.scaling.gustafson_speedup",),
+    "karp_flatt": ("labkit.scaling.karp_flatt",),
+    "fit_serial_fraction": ("labkit.scaling.fit_serial_fraction", "labkit.scaling._ols_serial_fraction"),
+    "cheapest_offer": ("labkit.scaling.cheapest_offer", "labkit.scaling.job_seconds", "labkit.scaling.job_cost"),
     # -- lab 07 --
     # -- lab 08 --
     # -- lab 09 --

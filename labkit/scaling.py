@@ -144,32 +144,38 @@ def run_pseudo_app(workers: int, *, serial_s: float, parallel_s: float, weak: bo
 
 @dataclass(frozen=True)
 class ScalingRun:
-    """Best-of-``repeats`` wall times of the pseudo-application at each worker count."""
+    """Best-of-``repeats`` wall times of the pseudo-application at each worker count, and of the same job on one
+    worker (the baseline of the speed-up: for strong scaling always the 1-worker run, for weak scaling the job
+    grown to N workers' worth of work, run by a single worker)."""
 
     workers: tuple[int, ...]
     seconds: tuple[float, ...]
+    one_worker_seconds: tuple[float, ...]
     weak: bool
 
     @property
     def speedup(self) -> np.ndarray:
-        """T(1) / T(N) for strong scaling; for weak scaling the scaled speed-up N T(1) / T(N)."""
-        t = np.asarray(self.seconds)
-        n = np.asarray(self.workers, dtype=float)
-        return (n if self.weak else 1.0) * t[0] / t
+        """T_1(job) / T_N(job): Amdahl's speed-up for strong scaling, Gustafson's scaled speed-up for weak."""
+        return np.asarray(self.one_worker_seconds) / np.asarray(self.seconds)
 
 
 def measure_scaling(workers: Sequence[int], *, serial_s: float, parallel_s: float, weak: bool = False,
                     repeats: int = 3, run: Callable[..., float] = run_pseudo_app) -> ScalingRun:
     """Run the pseudo-application ``repeats`` times per worker count, interleaved (each round visits every count,
-    so a burst of load hits all of them alike), and keep the minimum: sleep can only wake late, never early."""
+    so a burst of load hits all of them alike), and keep the minimum: sleep can only wake late, never early.
+    For weak scaling each round also runs every grown job on one worker, to measure the scaled speed-up."""
     counts = tuple(int(w) for w in workers)
     if not counts or counts[0] != 1 or repeats < 1:
         raise ValueError("worker counts must start at 1 (the baseline) and repeats must be >= 1")
     best = [float("inf")] * len(counts)
+    alone = [float("inf")] * len(counts)
     for _ in range(repeats):
         for i, w in enumerate(counts):
             best[i] = min(best[i], run(w, serial_s=serial_s, parallel_s=parallel_s, weak=weak))
-    return ScalingRun(counts, tuple(best), weak)
+            if weak and w > 1:
+                alone[i] = min(alone[i], run(1, serial_s=serial_s, parallel_s=parallel_s * w, weak=False))
+    baseline = tuple(alone[1:]) if weak else (best[0],) * (len(counts) - 1)
+    return ScalingRun(counts, tuple(best), (best[0], *baseline), weak)
 
 
 # -- renting cores ------------------------------------------------------------------------------------------

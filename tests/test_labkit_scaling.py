@@ -146,10 +146,23 @@ def test_measure_scaling_keeps_the_minimum_of_interleaved_rounds():
     assert order == [1, 2, 1, 2, 1, 2]
     assert result.seconds == (3.0, 0.5)
     np.testing.assert_allclose(result.speedup, [1.0, 6.0])
-    weak = scaling.ScalingRun((1, 4), (2.0, 2.5), weak=True)
-    np.testing.assert_allclose(weak.speedup, [1.0, 4 * 2.0 / 2.5])
     with pytest.raises(ValueError, match="start at 1"):
         scaling.measure_scaling([2, 4], serial_s=0, parallel_s=1, run=run)
+
+
+def test_weak_scaling_times_the_grown_job_on_one_worker_too():
+    calls = []
+
+    def run(workers, *, serial_s, parallel_s, weak):
+        calls.append((workers, parallel_s, weak))
+        # a perfect machine: the serial part, then the parallel work spread over the workers
+        return serial_s + (parallel_s if weak else parallel_s / workers)
+
+    result = scaling.measure_scaling([1, 2, 4], serial_s=1.0, parallel_s=3.0, weak=True, repeats=1, run=run)
+    assert calls == [(1, 3.0, True), (2, 3.0, True), (1, 6.0, False), (4, 3.0, True), (1, 12.0, False)]
+    assert result.seconds == (4.0, 4.0, 4.0) and result.one_worker_seconds == (4.0, 7.0, 13.0)
+    s = 1.0 / 4.0  # the serial share of every N-worker run
+    np.testing.assert_allclose(result.speedup, scaling.gustafson_speedup(s, np.array([1, 2, 4])))
 
 
 # -- the cost model -------------------------------------------------------------------------------------------
