@@ -50,3 +50,21 @@ def test_the_wheels_are_the_projects_dependencies_and_a_kernel():
 def test_every_lab_states_its_cross_isa_expectations_readably(lab):
     plans = plan(lab.read(), lab.assignment_id)  # a malformed tag or tolerance raises ConventionError
     assert any(p.graded for p in plans)
+
+
+def test_without_qemu_or_binfmt_it_says_what_to_install_or_enable(monkeypatch):
+    from autograder.arm64 import emulation
+    monkeypatch.setattr(emulation.shutil, "which", lambda name: None)
+    with pytest.raises(emulation.EmulationUnavailable, match="apt-get install debootstrap qemu-user-static"):
+        emulation.emulator(Path("/p"))
+    monkeypatch.setattr(emulation.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(emulation, "enable_binfmt", lambda: False)
+    with pytest.raises(emulation.EmulationUnavailable) as refused:
+        emulation.emulator(Path("/p"))
+    assert "root" in str(refused.value) and "update-binfmts --enable qemu-aarch64" in str(refused.value)
+    assert "ARM64_QEMU=explicit" in str(refused.value)
+    assert emulation.emulator(Path("/p"), "explicit").mode == "explicit"  # the fallback needs no binfmt
+    monkeypatch.setattr(emulation, "missing_tools", lambda: ["debootstrap"])
+    monkeypatch.setattr(emulation, "is_root", lambda: False)
+    with pytest.raises(emulation.EmulationUnavailable, match="as root run: apt-get install -y"):
+        emulation.install_tools(run=None)
