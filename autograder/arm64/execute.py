@@ -72,10 +72,11 @@ def run_notebook(lab: str, notebook: Path, kernels: Path, isa: str, *, cell_time
     record = NotebookRecord(lab, isa)
     manager = KernelManager(kernel_name=isa, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
     client = NotebookClient(nb, km=manager, timeout=cell_timeout, startup_timeout=startup_timeout,
-                            allow_errors=True, resources={"metadata": {"path": str(notebook.parent)}})
+                            allow_errors=True, shutdown_kernel="immediate",
+                            resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()
     try:
-        with client.setup_kernel():
+        with client.setup_kernel(cleanup_kc=True):  # shut the kernel down after: nbclient does not own it
             probe = v4.new_code_cell(PROBE)
             client.execute_cell(probe, 0)
             record.isa = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout") or isa
