@@ -65,6 +65,9 @@ def check_dispatch(layout: sysroot.Layout, emulator: emulation.Emulator) -> list
     print("\nCensus and OpenBLAS dispatch:")
     for census in censuses:
         print(f"  {census}")
+    print("Recorded platforms (labkit.platform.load, the same parser):")
+    for line in dispatch.recordings():
+        print(f"  {line}")
     return dispatch.problems(*censuses)
 
 

@@ -13,7 +13,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, replace
 
-from labkit.platform import load
+from labkit.platform import load, recorded, recording_info
 
 KUNPENG = "kunpeng-920"
 PROBE = """
@@ -70,6 +70,18 @@ def probe(label: str, python: list[str], env: dict[str, str], timeout: float = 6
         raise ProbeError(f"{label}: the interpreter could not import numpy and onnxruntime or run the census "
                          f"({_exit_reason(done.returncode)}): {done.stderr.strip()[-400:]}")
     return Census(label, **json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def recordings() -> list[str]:
+    """One line per recorded platform: what labkit reads from it, and where it comes from."""
+    lines = []
+    for name in recorded():
+        report, info = load(name), recording_info(name)
+        vector = f"SVE {report.sve_bits} bits" if report.sve_bits else "no SVE"
+        lines.append(f"{name:<17} {report.model:<28} {report.cpu_count:>3} CPUs, {vector}, OpenBLAS core "
+                     f"{report.openblas_core or 'unknown'}; {info.get('source', 'no source')} "
+                     f"({info.get('licence', 'no licence')})")
+    return lines
 
 
 def as_kunpeng(census: Census) -> Census:
