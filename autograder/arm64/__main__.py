@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ def default_jobs() -> int:
 
 
 def set_up(layout: sysroot.Layout, mode: str) -> emulation.Emulator:
+    emulation.check_host(platform.machine())
     emulation.install_tools()
     emulator = emulation.emulator(layout.prefix, mode)
     started = time.perf_counter()

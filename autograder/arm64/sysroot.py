@@ -114,19 +114,24 @@ def build_userland(layout: Layout) -> bool:
     return True
 
 
-def build_prefix(layout: Layout, cpus: int | None = None) -> None:
-    """(Re)make qemu's prefix: cheap, so always redone; the fake cpuinfo lists as many CPUs as this machine."""
+def build_prefix(layout: Layout, cpus: int | None = None) -> bool:
+    """Make qemu's prefix unless it is there for this sysroot and CPU count (the fake cpuinfo lists as many CPUs
+    as this machine). Returns whether it had to."""
+    cpuinfo = "\n".join(NEOVERSE_N1.format(n=n) for n in range(cpus or os.cpu_count() or 1))
+    links = {name: (layout.sysroot / name).resolve() for name in PREFIX_LINKS if (layout.sysroot / name).exists()}
+    key = hashlib.sha256(repr((sorted(links.items()), cpuinfo)).encode()).hexdigest()
+    if _done(layout.prefix, key):
+        return False
     partial = layout.root / "prefix.partial"
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    for name in PREFIX_LINKS:
-        if (layout.sysroot / name).exists():
-            (partial / name).symlink_to((layout.sysroot / name).resolve())
+    for name, target in links.items():
+        (partial / name).symlink_to(target)
     (partial / "proc").mkdir()
-    count = cpus or os.cpu_count() or 1
-    (partial / "proc/cpuinfo").write_text("\n".join(NEOVERSE_N1.format(n=n) for n in range(count)))
-    _finish(partial, layout.prefix)
+    (partial / "proc/cpuinfo").write_text(cpuinfo)
+    _finish(partial, layout.prefix, key)
+    return True
 
 
 def requirements() -> list[str]:
