@@ -136,7 +136,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_check_lab(args: argparse.Namespace) -> int:
-    from .authoring.wrong_answers import check_lab  # imports a kernel client: only when asked
+    # both import a kernel client: only when asked
+    from .authoring.blank_release import run_lab_blank
+    from .authoring.wrong_answers import check_lab
     bad = 0
     for lab in _labs(args):
         for v in check_lab(lab, cell_timeout=args.cell_timeout):
@@ -145,7 +147,12 @@ def cmd_check_lab(args: argparse.Namespace) -> int:
             mark = "ok " if expected else "BAD"
             hidden = " (only the hidden tests catch it)" if v.passes_visible else ""
             print(f"{mark} {lab.assignment_id} {v.task:<24} {v.score:g}/{v.max_score:g}  {v.why}{hidden}")
-    print("every wrong answer loses points" if not bad else f"{bad} checks failed")
+        blank = run_lab_blank(lab, cell_timeout=args.cell_timeout)
+        problems = blank.problems()
+        bad += len(problems)
+        print(f"{'ok ' if not problems else 'BAD'} {lab.assignment_id} {blank.summary()}")
+        print("".join(f"BAD {lab.assignment_id} {p}\n" for p in problems), end="")
+    print("every wrong answer loses points and the blank release is clean" if not bad else f"{bad} checks failed")
     return 1 if bad else 0
 
 
@@ -198,7 +205,8 @@ def parser() -> argparse.ArgumentParser:
                        help="seconds one submission may take in all before it is stopped")
     demo.add_argument("--to", type=Path, help="CSV path (default: WORKSPACE/reports/grades.csv)")
     command("lint", cmd_lint, "check every lab against the authoring rules", workspace=False, sources=True)
-    check = command("check-lab", cmd_check_lab, "grade every known wrong answer; each must lose points",
+    check = command("check-lab", cmd_check_lab, "grade every known wrong answer (each must lose points) and run "
+                    "the blank release (no free points, every non-task cell runs)",
                     workspace=False, sources=True)
     check.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run")
     return top

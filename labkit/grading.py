@@ -19,10 +19,18 @@ from typing import Any
 # writing different labs add lines in different places.
 TWINS: dict[str, tuple[str, ...]] = {
     # -- lab 01 --
-    "time_calls": ("labkit.timing.measure",),
-    "interleaved_times": ("labkit.timing.interleaved_ab",),
-    "robust_ratio": ("labkit.timing.ABResult.ratio", "labkit.timing.Timing.min"),
+    "simd_lanes": ("labkit.platform.simd_lanes",),
+    "find_knees": ("labkit.workingset.find_knees",),
+    "time_calls": ("labkit.timing.measure", "labkit.timing.time_calls"),
+    "interleaved_times": ("labkit.timing.interleaved_ab", "labkit.timing.interleaved_times"),
+    "paired_ratio": ("labkit.timing.paired_ratio",),
     # -- lab 02 --
+    "softmax": ("labkit.models.softmax",),
+    "forward": ("labkit.models.forward",),
+    "cross_entropy": ("labkit.models.cross_entropy",),
+    "build_onnx_model": ("labkit.models.mlp_onnx",),
+    "fold_input_scaling": ("labkit.models.fold_input_scaling",),
+    "batch_deviation": ("labkit.models.batch_deviation",),
     # -- lab 03 --
     "stable_softmax": ("labkit.simd.stable_softmax",),
     "pairwise_sq_distances": ("labkit.simd.pairwise_sq_distances",),

@@ -68,7 +68,8 @@ def test_check_lab_reports_each_wrong_answer(tmp_path, capsys):
     labs = tinylab.write_lab(tmp_path).parent
     assert main(["check-lab", "--labs-dir", str(labs)]) == 0
     out = capsys.readouterr().out
-    assert out.count("ok  00-tiny") == 4 * 4 and "every wrong answer loses points" in out
+    assert out.count("ok  00-tiny") == 4 * 4 + 1 and "every wrong answer loses points" in out
+    assert "ok  00-tiny blank release: 1 of 1 non-task code cells run, 4 of 4 test cells fail, 0 free points" in out
 
 
 def test_build_writes_a_standard_nbgrader_course(tmp_path):
