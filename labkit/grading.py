@@ -19,9 +19,11 @@ from typing import Any
 # writing different labs add lines in different places.
 TWINS: dict[str, tuple[str, ...]] = {
     # -- lab 01 --
-    "time_calls": ("labkit.timing.measure",),
-    "interleaved_times": ("labkit.timing.interleaved_ab",),
-    "robust_ratio": ("labkit.timing.ABResult.ratio", "labkit.timing.Timing.min"),
+    "simd_lanes": ("labkit.platform.simd_lanes",),
+    "find_knees": ("labkit.workingset.find_knees",),
+    "time_calls": ("labkit.timing.measure", "labkit.timing.time_calls"),
+    "interleaved_times": ("labkit.timing.interleaved_ab", "labkit.timing.interleaved_times"),
+    "paired_ratio": ("labkit.timing.paired_ratio",),
     # -- lab 02 --
     "softmax": ("labkit.models.softmax",),
     "forward": ("labkit.models.forward",),

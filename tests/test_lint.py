@@ -9,7 +9,7 @@ import tinylab
 import yaml
 
 from autograder.authoring.lint import lint
-from autograder.labs import Lab, discover
+from autograder.labs import Lab, discover, grade_id, task_cells
 
 
 def lab_with(tmp_path, change=None, wrong=None):
@@ -232,3 +232,16 @@ def test_the_guides_example_task_follows_the_rules_and_its_wrong_answers_lose_po
     verdicts = [v for v in check_lab(Lab(folder)) if v.task == "time_calls"]
     assert [v.why for v in verdicts if not v.loses_points] == ["solution"]
     assert any(v.passes_visible for v in verdicts if v.why != "solution")
+
+
+def test_tasks_with_labkit_twins_have_names_no_other_lab_uses():
+    """TWINS is keyed by task grade_id for every lab at once: two labs with one task name would share guards."""
+    from labkit.grading import TWINS
+
+    owners = {}
+    for lab in discover():
+        nb = lab.read()
+        for answer in task_cells(nb):
+            owners.setdefault(grade_id(nb.cells[answer]), []).append(lab.assignment_id)
+    shared = {task: labs for task, labs in owners.items() if task in TWINS and len(labs) > 1}
+    assert not shared, f"tasks listed in labkit.grading.TWINS that several labs use: {shared}"
