@@ -17,6 +17,7 @@ from .grading import engine
 from .labs import LABS_DIR, LabError, discover
 from .progress import bar as progress_bar
 from .reports import grades as report
+from .reports import lms
 
 DEFAULT_WORKSPACE = Path("build/classroom")
 
@@ -97,6 +98,14 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
+    if args.format in lms.FORMATS:
+        grades = lms.collect(workspace)
+        default = workspace.root / "reports" / f"grades-{args.format}.csv"
+        destination = lms.write(grades, args.format, args.to or default)
+        print(f"{args.format.capitalize()} gradebook import CSV: {destination}")
+        for item in grades.pending:
+            print(f"  left blank (written answers still to grade in formgrader): {item}")
+        return 0
     destination = report.export_csv(workspace, args.to or workspace.root / "reports" / "grades.csv")
     outcomes = engine.load(_report_path(workspace))
     print(report.score_table(workspace, outcomes))
@@ -189,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
     command("feedback", cmd_feedback, "write feedback HTML (hidden tests removed) and release it")
     export = command("export", cmd_export, "write the grades CSV and print the score table", labs=False)
     export.add_argument("--to", type=Path, help="CSV path (default: WORKSPACE/reports/grades.csv)")
+    export.add_argument("--format", choices=["nbgrader", *lms.FORMATS], default="nbgrader",
+                        help="nbgrader's CSV (default), or a learning platform's gradebook import CSV "
+                             "(default path: WORKSPACE/reports/grades-FORMAT.csv)")
     demo = command("demo", cmd_demo, "build, simulate, grade, give feedback and export on a fresh workspace",
                    sources=True)
     build_options(demo)
