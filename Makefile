@@ -1,12 +1,13 @@
 # Substrate Labs: two commands do all the set-up on a fresh machine (Python 3.10+ with venv and pip).
-#   make demo   build the course, simulate a class, grade it, write grades and feedback
+#   make demo   build a demo course in build/demo, simulate a class, grade it, write grades and feedback
 #   make test   every test (CI runs exactly this)
 #   make hub    a classroom on this machine: JupyterHub + nbgrader on 127.0.0.1 (HUB_ARGS="--help" for options)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
-WORKSPACE ?= build/classroom
+# The demo's own workspace: never a real class's (build/classroom). The demo replaces only what it created.
+DEMO_WORKSPACE ?= build/demo
 # Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
 
@@ -17,7 +18,7 @@ CHROMIUM := /usr/bin/chromium
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 HUB_ARGS ?=
 
-.PHONY: demo test lab lint check-labs bench clean hub
+.PHONY: demo test test-arm64 lab lint check-labs bench clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(WORKSPACE)
+	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(DEMO_WORKSPACE) --replace-demo
 
 $(PROXY): deploy/hub/package.json deploy/hub/package-lock.json
 	command -v npm >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nodejs npm; }
@@ -56,5 +57,13 @@ check-labs: $(STAMP)
 bench: $(STAMP)
 	$(TEST_ENV) $(BIN)/python benchmarks/lab_costs.py
 
+# Removes the demo workspace (only if the demo created it), the arm64 root and caches; never a real class.
 clean:
-	rm -rf build .pytest_cache
+	if [ -f $(DEMO_WORKSPACE)/.substrate-labs-demo ]; then rm -rf $(DEMO_WORKSPACE); fi
+	rm -rf build/arm64 .pytest_cache
+
+# Every lab on aarch64 under qemu, compared with x86-64 (docs/maintainers.md). Slow: not part of make test.
+# Sets up build/arm64/ once (root: apt packages, debootstrap, binfmt_misc); ARM64_QEMU=explicit runs without binfmt.
+ARM64_QEMU ?= auto
+test-arm64: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m autograder.arm64 --qemu $(ARM64_QEMU) $(ARM64_ARGS)

@@ -108,6 +108,18 @@ def test_export_command_writes_the_platform_csv_and_says_what_is_left_blank(work
     assert read(written)[0][0] == "Username"
 
 
+def test_export_never_overwrites_a_file_it_did_not_write(workspace, tmp_path):
+    precious = tmp_path / "marks.csv"
+    precious.write_text("my own spreadsheet\n")
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "export", "--workspace", str(workspace.root),
+                          "--format", "canvas", "--to", str(precious)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "--force" in run.stderr and "Traceback" not in run.stderr
+    assert precious.read_text() == "my own spreadsheet\n"
+    earlier = lms.write(lms.collect(workspace), "canvas", tmp_path / "canvas.csv")
+    assert lms.destination(earlier, "canvas") == earlier, "an earlier Canvas export is replaced"
+    assert lms.destination(tmp_path, "moodle") == tmp_path / "grades-moodle.csv"
+
+
 def test_unknown_platform_is_a_clear_error(workspace, tmp_path):
     with pytest.raises(ValueError, match="canvas, moodle"):
         lms.write(lms.collect(workspace), "blackboard", tmp_path / "x.csv")

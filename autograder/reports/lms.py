@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from ..course.workspace import Workspace
+from ..course.workspace import CourseError, Workspace
 
 FORMATS = ("canvas", "moodle")
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -68,6 +68,20 @@ def collect(workspace: Workspace) -> Grades:
 def _name(row: dict) -> str:
     """Canvas shows students as "Last, First"; without names, the login."""
     return ", ".join(p for p in (row["last"], row["first"]) if p) or row["id"]
+
+
+def destination(to: Path, platform: str, force: bool = False) -> Path:
+    """``to``, or ``to/grades-PLATFORM.csv`` for a folder; an existing file is replaced only when it is an
+    earlier export for that platform (its header), or with ``force``."""
+    path = to / f"grades-{platform}.csv" if to.is_dir() or not to.suffix else to
+    if path.exists() and not force:
+        with open(path, errors="replace") as f:
+            header = next(csv.reader(f), [])
+        identity = CANVAS_IDENTITY if platform == "canvas" else MOODLE_IDENTITY
+        if header[:len(identity)] != identity:
+            raise CourseError(f"{path} exists and is not a {platform} grades CSV written by export; nothing was "
+                              "written. Choose another --to, or pass --force to replace it")
+    return path
 
 
 def write(grades: Grades, platform: str, destination: Path) -> Path:
