@@ -107,6 +107,8 @@ def test_agreeing_runs_pass_and_count_what_was_compared():
     result = compare_lab("01-x", plan(nb), _run("x86_64", TEXTS), _run("aarch64", other))
     assert result.ok, result.problems
     assert (result.graded_cells, result.cells_compared, result.numbers_compared) == (2, 3, 1)
+    assert result.passed == {"x86_64": 2, "aarch64": 2}
+    assert result.untagged_differ == ["cell 4"]  # a hint to tag it; the dependent cell 6 is not one
 
 
 def test_every_way_a_lab_can_fail_on_one_isa_is_reported_for_that_isa():

@@ -17,8 +17,8 @@ def test_the_prefix_links_the_sysroot_and_describes_the_core_qemu_emulates(tmp_p
     for name in ("usr", "etc"):
         (layout.sysroot / name).mkdir(parents=True)
     (layout.sysroot / "usr" / "marker").write_text("sysroot")
-    build_prefix(layout, cpus=3)
-    build_prefix(layout, cpus=3)  # idempotent: redone from scratch
+    assert build_prefix(layout, cpus=3)
+    assert not build_prefix(layout, cpus=3)  # cached: a run in progress keeps its prefix
     assert (layout.prefix / "usr" / "marker").read_text() == "sysroot"
     assert not (layout.prefix / "bin").exists()  # only what the sysroot has
     processors = read_cpuinfo(layout.prefix / "proc" / "cpuinfo")
@@ -27,6 +27,7 @@ def test_the_prefix_links_the_sysroot_and_describes_the_core_qemu_emulates(tmp_p
     assert CPU == "neoverse-n1" and cpu_model(processors[0]) == "ARM Neoverse-N1"
     assert openblas_core(processors[0], flags) == "neoversen1"
     assert "SVE" not in numpy_features(flags, "arm64") and "ASIMDDP" in numpy_features(flags, "arm64")
+    assert build_prefix(layout, cpus=2) and len(read_cpuinfo(layout.prefix / "proc" / "cpuinfo")) == 2
 
 
 def test_binfmt_runs_the_program_itself_and_explicit_mode_wraps_it_in_qemu():
@@ -50,3 +51,23 @@ def test_the_wheels_are_the_projects_dependencies_and_a_kernel():
 def test_every_lab_states_its_cross_isa_expectations_readably(lab):
     plans = plan(lab.read(), lab.assignment_id)  # a malformed tag or tolerance raises ConventionError
     assert any(p.graded for p in plans)
+
+
+def test_without_qemu_or_binfmt_it_says_what_to_install_or_enable(monkeypatch):
+    from autograder.arm64 import emulation
+    monkeypatch.setattr(emulation.shutil, "which", lambda name: None)
+    with pytest.raises(emulation.EmulationUnavailable, match="apt-get install debootstrap qemu-user-static"):
+        emulation.emulator(Path("/p"))
+    monkeypatch.setattr(emulation.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(emulation, "enable_binfmt", lambda: False)
+    with pytest.raises(emulation.EmulationUnavailable) as refused:
+        emulation.emulator(Path("/p"))
+    assert "root" in str(refused.value) and "update-binfmts --enable qemu-aarch64" in str(refused.value)
+    assert "ARM64_QEMU=explicit" in str(refused.value)
+    assert emulation.emulator(Path("/p"), "explicit").mode == "explicit"  # the fallback needs no binfmt
+    monkeypatch.setattr(emulation, "missing_tools", lambda: ["debootstrap"])
+    monkeypatch.setattr(emulation, "is_root", lambda: False)
+    with pytest.raises(emulation.EmulationUnavailable, match="as root run: apt-get install -y"):
+        emulation.install_tools(run=None)
+    with pytest.raises(emulation.EmulationUnavailable, match="runs on an x86-64 machine"):
+        emulation.check_host("aarch64")

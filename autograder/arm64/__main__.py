@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ def default_jobs() -> int:
 
 
 def set_up(layout: sysroot.Layout, mode: str) -> emulation.Emulator:
+    emulation.check_host(platform.machine())
     emulation.install_tools()
     emulator = emulation.emulator(layout.prefix, mode)
     started = time.perf_counter()
@@ -60,10 +62,14 @@ def check_dispatch(layout: sysroot.Layout, emulator: emulation.Emulator) -> list
     with ThreadPoolExecutor(len(cases)) as pool:
         futures = [pool.submit(dispatch.probe, label, list(kernel.argv), {**kernel.env, **extra})
                    for label, kernel, extra in cases]
-        censuses = [f.result() for f in futures]
+        native_census, emulated_census, kunpeng_census = (f.result() for f in futures)
+    censuses = [native_census, emulated_census, dispatch.as_kunpeng(kunpeng_census)]
     print("\nCensus and OpenBLAS dispatch:")
     for census in censuses:
         print(f"  {census}")
+    print("Recorded platforms (labkit.platform.load, the same parser):")
+    for line in dispatch.recordings():
+        print(f"  {line}")
     return dispatch.problems(*censuses)
 
 
@@ -84,6 +90,13 @@ def _run(lab: Lab, isa: str, kernels: Path, layout: sysroot.Layout, args: argpar
     return record
 
 
+def _saved(lab: Lab, isa: str, layout: sysroot.Layout) -> NotebookRecord:
+    path = layout.runs / lab.assignment_id / f"{isa}.json"
+    if not path.exists():
+        raise LabError(f"no saved {isa} run of {lab.assignment_id} in {path.parent}: run without --compare-only")
+    return NotebookRecord.load(path)
+
+
 def check_labs(labs: list[Lab], layout: sysroot.Layout, emulator: emulation.Emulator,
                args: argparse.Namespace) -> list[tuple[LabComparison, NotebookRecord, NotebookRecord]]:
     plans = {}
@@ -97,9 +110,12 @@ def check_labs(labs: list[Lab], layout: sysroot.Layout, emulator: emulation.Emul
     emulated_kernel(layout, emulator).write_spec(kernels)
     # The emulated runs are the long ones: start them first.
     jobs = [(lab, isa) for isa in ("aarch64", "x86-64") for lab in labs]
-    print(f"\nRunning {len(labs)} labs on both ISAs, {args.jobs} at a time:", flush=True)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        records = dict(zip(jobs, pool.map(lambda job: _run(*job, kernels, layout, args), jobs), strict=True))
+    if args.compare_only:
+        records = {job: _saved(*job, layout) for job in jobs}
+    else:
+        print(f"\nRunning {len(labs)} labs on both ISAs, {args.jobs} at a time:", flush=True)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            records = dict(zip(jobs, pool.map(lambda job: _run(*job, kernels, layout, args), jobs), strict=True))
     return [(compare_lab(lab.assignment_id, plans[lab.assignment_id], records[lab, "x86-64"],
                          records[lab, "aarch64"]), records[lab, "x86-64"], records[lab, "aarch64"]) for lab in labs]
 
@@ -115,16 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=float, default=900, help="seconds per cell (emulation is slow)")
     parser.add_argument("--startup-timeout", type=float, default=600, help="seconds for a kernel to start")
     parser.add_argument("--run-timeout", type=float, default=3600, help="seconds for a whole notebook run")
+    parser.add_argument("--sysroot", type=Path, help="use the aarch64 userland another checkout set up "
+                        "(its build/arm64/sysroot) instead of making one here")
     parser.add_argument("--setup-only", action="store_true", help="set up the aarch64 side and stop")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="compare the runs saved by the last run again (after changing tags or tolerances)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    layout = sysroot.Layout()
+    layout = sysroot.Layout(shared_sysroot=args.sysroot.resolve() if args.sysroot else None)
     try:
         labs = discover(args.labs_dir, only=args.labs or None)
         emulator = set_up(layout, args.qemu)
         if args.setup_only:
             return 0
-        problems = check_dispatch(layout, emulator)
+        problems = [] if args.compare_only else check_dispatch(layout, emulator)
         results = check_labs(labs, layout, emulator, args)
     except (emulation.EmulationUnavailable, sysroot.SetupError, dispatch.ProbeError, LabError) as error:
         print(f"test-arm64: {error}", file=sys.stderr)

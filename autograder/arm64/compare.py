@@ -82,6 +82,7 @@ class LabComparison:
     max_rel: float = 0.0
     where_max: str = ""  # the cell with the largest relative difference
     problems: list[str] = field(default_factory=list)
+    untagged_differ: list[str] = field(default_factory=list)  # untagged demo cells whose output differs (a hint)
 
     @property
     def ok(self) -> bool:
@@ -113,9 +114,13 @@ def compare_lab(lab: str, plans: list[CellPlan], reference: NotebookRecord, othe
                                      and run.cells[p.index].passed)
     for plan in plans:
         ref_cell, other_cell = reference.cells.get(plan.index), other.cells.get(plan.index)
-        if not plan.compared or ref_cell is None or other_cell is None or ref_cell.error or other_cell.error:
+        if ref_cell is None or other_cell is None or ref_cell.error or other_cell.error or plan.dependent:
             continue
         text = compare_text(ref_cell.text, other_cell.text, plan.tolerance)
+        if not plan.compared:
+            if not text.agrees:
+                result.untagged_differ.append(plan.label)
+            continue
         result.cells_compared += 1
         result.numbers_compared += text.numbers
         result.max_abs = max(result.max_abs, text.max_abs)

@@ -72,6 +72,7 @@ class CellPlan:
     graded: bool  # an nbgrader test cell: it must pass on both ISAs
     compared: bool  # its printed output must agree across ISAs
     tolerance: Tolerance
+    dependent: bool = False  # tagged isa-dependent: its output describes the machine or the clock
 
     @property
     def label(self) -> str:
@@ -92,5 +93,5 @@ def plan(nb: NotebookNode, where: str = "notebook") -> list[CellPlan]:
         graded = is_test(cell)
         compared = DEPENDENT_TAG not in tags and (INVARIANT_TAG in tags or graded or is_answer(cell))
         plans.append(CellPlan(index, grade_id(cell), graded, compared,
-                              tolerance(cell.metadata, lab_default, label)))
+                              tolerance(cell.metadata, lab_default, label), DEPENDENT_TAG in tags))
     return plans

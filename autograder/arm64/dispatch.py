@@ -11,9 +11,9 @@ import json
 import os
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from labkit.platform import load
+from labkit.platform import load, recorded, recording_info
 
 KUNPENG = "kunpeng-920"
 PROBE = """
@@ -72,20 +72,34 @@ def probe(label: str, python: list[str], env: dict[str, str], timeout: float = 6
     return Census(label, **json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def recordings() -> list[str]:
+    """One line per recorded platform: what labkit reads from it, and where it comes from."""
+    lines = []
+    for name in recorded():
+        report, info = load(name), recording_info(name)
+        vector = f"SVE {report.sve_bits} bits" if report.sve_bits else "no SVE"
+        lines.append(f"{name:<17} {report.model:<28} {report.cpu_count:>3} CPUs, {vector}, OpenBLAS core "
+                     f"{report.openblas_core or 'unknown'}; {info.get('source', 'no source')} "
+                     f"({info.get('licence', 'no licence')})")
+    return lines
+
+
+def as_kunpeng(census: Census) -> Census:
+    """The census of the emulated core with OpenBLAS asked for TSV110: its prediction is the Kunpeng recording's."""
+    return replace(census, predicted=load(KUNPENG).openblas_core)
+
+
 def problems(native: Census, emulated: Census, kunpeng: Census) -> list[str]:
-    """What the three censuses must show: each ISA named right, OpenBLAS's choice reported on both, matching
-    labkit's prediction on the emulated core, and the Kunpeng recording's core when OpenBLAS is asked for it."""
+    """What the three censuses must show: each ISA named right, OpenBLAS's choice reported on both, and on the
+    emulated core the one labkit predicts (from its /proc/cpuinfo, or from the Kunpeng recording)."""
     found = []
     for census, isa in ((native, "x86-64"), (emulated, "arm64"), (kunpeng, "arm64")):
         if census.isa != isa:
             found.append(f"{census.label}: the census says ISA {census.isa!r}, expected {isa!r}")
         if not census.openblas_core:
             found.append(f"{census.label}: the census reports no OpenBLAS core")
-    if emulated.openblas_core != emulated.predicted:
-        found.append(f"{emulated.label}: OpenBLAS chose {emulated.openblas_core!r}, labkit predicts "
-                     f"{emulated.predicted!r} from /proc/cpuinfo")
-    expected = load(KUNPENG).openblas_core
-    if (kunpeng.openblas_core or "").lower() != (expected or "").lower():
-        found.append(f"{kunpeng.label}: OpenBLAS reports {kunpeng.openblas_core!r}, the {KUNPENG} recording "
-                     f"predicts {expected!r}")
+    for census in (emulated, kunpeng):
+        if (census.openblas_core or "").lower() != (census.predicted or "").lower():
+            found.append(f"{census.label}: OpenBLAS chose {census.openblas_core!r}, labkit predicts "
+                         f"{census.predicted!r}")
     return found

@@ -64,6 +64,10 @@ def install_tools(run=subprocess.run) -> None:
     if not missing:
         return
     command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if not shutil.which("apt-get"):
+        raise EmulationUnavailable(f"needs {', '.join(missing)} (Debian's names; {QEMU} is qemu's user-mode "
+                                   "emulator, statically linked); this system has no apt-get: install them with "
+                                   "its package manager")
     if not is_root():
         raise EmulationUnavailable(f"needs the Debian packages {', '.join(missing)}; as root run: "
                                    f"{' '.join(command)}")
@@ -89,6 +93,13 @@ BINFMT_HELP = ("aarch64 programs need qemu registered with binfmt_misc, which ta
                "(or run make test-arm64 as root, which does it). Without it, `make test-arm64 ARM64_QEMU=explicit` "
                f"starts each kernel as `{QEMU} -L <prefix>`, once the userland is set up; notebook code that starts "
                "aarch64 programs (subprocesses) then fails.")
+
+
+def check_host(machine: str) -> None:
+    """The check compares aarch64 with this machine's native run, so this machine must be x86-64."""
+    if machine.lower() not in ("x86_64", "amd64"):
+        raise EmulationUnavailable(f"make test-arm64 runs on an x86-64 machine (this one is {machine}); on an "
+                                   "aarch64 machine, make test already runs every lab natively")
 
 
 def emulator(prefix: Path, mode: str = "auto") -> Emulator:

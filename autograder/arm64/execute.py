@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -71,10 +72,11 @@ def run_notebook(lab: str, notebook: Path, kernels: Path, isa: str, *, cell_time
     record = NotebookRecord(lab, isa)
     manager = KernelManager(kernel_name=isa, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
     client = NotebookClient(nb, km=manager, timeout=cell_timeout, startup_timeout=startup_timeout,
-                            allow_errors=True, resources={"metadata": {"path": str(notebook.parent)}})
+                            allow_errors=True, shutdown_kernel="immediate",
+                            resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()
     try:
-        with client.setup_kernel():
+        with client.setup_kernel(cleanup_kc=True):  # shut the kernel down after: nbclient does not own it
             probe = v4.new_code_cell(PROBE)
             client.execute_cell(probe, 0)
             record.isa = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout") or isa
@@ -90,6 +92,8 @@ def run_notebook(lab: str, notebook: Path, kernels: Path, isa: str, *, cell_time
     except (RuntimeError, TimeoutError) as error:  # the kernel did not start or answer in time
         record.failure = f"the kernel could not run: {str(error).strip()[:300]}"
     record.seconds = time.perf_counter() - start
+    # The kernel is this process's child, waited for at shutdown: the children's peak is the kernel's.
+    record.kernel_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return record
 
 

@@ -42,6 +42,7 @@ class NotebookRecord:
     cells: dict[int, CellRecord] = field(default_factory=dict)  # code cells that ran, by index
     seconds: float = 0.0  # wall time of the whole run, kernel start included
     startup_seconds: float = 0.0  # of which starting the kernel and its first cell
+    kernel_peak_mib: float = 0.0  # the kernel's peak resident memory (under emulation: qemu's, guest included)
     failure: str | None = None  # the run stopped early: kernel died, timed out, could not start
 
     def save(self, path: Path) -> None:

@@ -5,7 +5,8 @@ from .compare import LabComparison
 from .records import NotebookRecord
 
 HEADER = ("lab", "graded", "pass x86-64", "pass aarch64", "cells compared", "numbers", "max |diff|",
-          "max rel diff (where)", "wall x86-64", "wall aarch64 (kernel start)", "verdict")
+          "max rel diff (where)", "wall x86-64", "wall aarch64 (kernel start)",
+          "peak MiB x86-64 / aarch64", "verdict")
 
 
 def _seconds(run: NotebookRecord) -> str:
@@ -17,7 +18,8 @@ def row(result: LabComparison, native: NotebookRecord, emulated: NotebookRecord)
     return (result.lab, str(result.graded_cells), str(result.passed.get(native.isa, 0)),
             str(result.passed.get(emulated.isa, 0)), str(result.cells_compared), str(result.numbers_compared),
             f"{result.max_abs:.3g}", f"{result.max_rel:.3g}{where}", _seconds(native),
-            f"{_seconds(emulated)} ({emulated.startup_seconds:.0f} s)", "ok" if result.ok else "FAILED")
+            f"{_seconds(emulated)} ({emulated.startup_seconds:.0f} s)",
+            f"{native.kernel_peak_mib:.0f} / {emulated.kernel_peak_mib:.0f}", "ok" if result.ok else "FAILED")
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -33,4 +35,7 @@ def render(results: list[tuple[LabComparison, NotebookRecord, NotebookRecord]]) 
     for result, _, _ in results:
         if result.problems:
             text += f"\n\n{result.lab}:\n" + "\n".join(f"  - {p}" for p in result.problems)
+        if result.untagged_differ:
+            text += (f"\n\n{result.lab}: untagged cells whose output differs between the ISAs (not a failure; tag "
+                     f"them isa-dependent, or isa-invariant with a tolerance): {', '.join(result.untagged_differ)}")
     return text

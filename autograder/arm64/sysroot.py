@@ -2,7 +2,7 @@
 done, and redone from scratch when it was interrupted):
 
 - ``sysroot/``: Debian bookworm arm64 with Python 3.11 (``debootstrap --variant=minbase --include=python3``; root,
-  and binfmt_misc for its second stage)
+  and binfmt_misc for its second stage); another checkout's can be shared (``--sysroot``), it is only read
 - ``site/``: the project's dependencies and ipykernel as aarch64 wheels (``pip install --target`` with manylinux
   aarch64 platform tags, binary wheels only); redone when the dependencies change
 - ``prefix/``: what qemu's ``-L`` sees: links to the sysroot's ``bin lib usr etc`` and a ``proc/cpuinfo`` of a
@@ -48,10 +48,11 @@ class SetupError(RuntimeError):
 @dataclass(frozen=True)
 class Layout:
     root: Path = REPO_ROOT / "build" / "arm64"
+    shared_sysroot: Path | None = None  # a userland set up by another checkout, used read-only
 
     @property
     def sysroot(self) -> Path:
-        return self.root / "sysroot"
+        return self.shared_sysroot or self.root / "sysroot"
 
     @property
     def site(self) -> Path:
@@ -97,6 +98,8 @@ def build_userland(layout: Layout) -> bool:
     """debootstrap the aarch64 Debian userland unless it is there. Returns whether it had to."""
     if _done(layout.sysroot):
         return False
+    if layout.shared_sysroot:
+        raise SetupError(f"{layout.shared_sysroot} is not a complete aarch64 userland (no {STAMP} stamp)")
     if os.geteuid() != 0:
         raise SetupError("setting up the aarch64 userland (debootstrap) needs root; run make test-arm64 as root once")
     partial = layout.root / "sysroot.partial"
@@ -111,19 +114,24 @@ def build_userland(layout: Layout) -> bool:
     return True
 
 
-def build_prefix(layout: Layout, cpus: int | None = None) -> None:
-    """(Re)make qemu's prefix: cheap, so always redone; the fake cpuinfo lists as many CPUs as this machine."""
+def build_prefix(layout: Layout, cpus: int | None = None) -> bool:
+    """Make qemu's prefix unless it is there for this sysroot and CPU count (the fake cpuinfo lists as many CPUs
+    as this machine). Returns whether it had to."""
+    cpuinfo = "\n".join(NEOVERSE_N1.format(n=n) for n in range(cpus or os.cpu_count() or 1))
+    links = {name: (layout.sysroot / name).resolve() for name in PREFIX_LINKS if (layout.sysroot / name).exists()}
+    key = hashlib.sha256(repr((sorted(links.items()), cpuinfo)).encode()).hexdigest()
+    if _done(layout.prefix, key):
+        return False
     partial = layout.root / "prefix.partial"
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    for name in PREFIX_LINKS:
-        if (layout.sysroot / name).exists():
-            (partial / name).symlink_to(Path("..") / "sysroot" / name)
+    for name, target in links.items():
+        (partial / name).symlink_to(target)
     (partial / "proc").mkdir()
-    count = cpus or os.cpu_count() or 1
-    (partial / "proc/cpuinfo").write_text("\n".join(NEOVERSE_N1.format(n=n) for n in range(count)))
-    _finish(partial, layout.prefix)
+    (partial / "proc/cpuinfo").write_text(cpuinfo)
+    _finish(partial, layout.prefix, key)
+    return True
 
 
 def requirements() -> list[str]:
