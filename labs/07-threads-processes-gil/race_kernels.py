@@ -4,6 +4,8 @@ No numpy allocation happens inside the ``parallel=True`` kernel: Numba turns arr
 function into parallel loops of their own, and compiling those costs several seconds more. The caller passes the
 output array in.
 """
+import time
+
 from numba import njit, prange
 
 
@@ -28,3 +30,11 @@ def sum_squares_nogil(x):
     for i in range(x.shape[0]):
         total += x[i] * x[i]
     return total
+
+
+def nogil_task(x):
+    """sum_squares_nogil(x) twice for a pool, returning the CPU seconds this thread spent on it."""
+    start = time.thread_time()
+    for _ in range(2):
+        sum_squares_nogil(x)
+    return time.thread_time() - start
