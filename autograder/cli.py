@@ -278,7 +278,8 @@ def parser() -> argparse.ArgumentParser:
                        help="seconds one submission may take in all before it is stopped")
     for p in (export, demo):
         p.add_argument("--to", type=Path,
-                       help="CSV file, or a folder to write grades.csv in (default: WORKSPACE/reports/grades.csv)")
+                       help="CSV file, or a folder (existing, or a new path without .csv) to write grades.csv in "
+                            "(default: WORKSPACE/reports/grades.csv)")
     export.add_argument("--force", action="store_true", help="replace a --to file that is not a grades CSV")
     command("lint", cmd_lint, "check every lab against the authoring rules", workspace=False, sources=True)
     check = command("check-lab", cmd_check_lab, "grade every known wrong answer (each must lose points) and run "

@@ -340,11 +340,15 @@ def test_a_missing_gradebook_is_not_silently_recreated(graded, capsys):
     assert not graded.gradebook_file.exists()
 
 
-def test_export_to_an_existing_folder_writes_inside_it(graded, tmp_path, capsys):
+@pytest.mark.parametrize("exists", [True, False])
+def test_export_to_a_folder_writes_inside_it(graded, tmp_path, exists):
     out = tmp_path / "grades-for-registrar"
-    out.mkdir()
+    if exists:
+        out.mkdir()
     assert main(["export", "--workspace", str(graded.root), "--to", str(out)]) == 0
     assert (out / "grades.csv").is_file() and (out / "grading-notes.csv").is_file()
+    assert main(["export", "--workspace", str(graded.root), "--to", str(tmp_path / "term.csv")]) == 0
+    assert (tmp_path / "term.csv").is_file()
 
 
 def test_export_never_overwrites_a_file_that_is_not_a_grades_csv_without_force(graded, tmp_path, capsys):
