@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .authoring.lint import lint
 from .course.build import DEFAULT_TIMEZONE, build_course
+from .course.late_policy import reapply_late_penalties
 from .course.simulate import DEFAULT_CLASS, simulate_class
 from .course.workspace import DEFAULT_COURSE_ID, DEMO_MARKER, CourseError, Workspace
 from .feedback.release import give_feedback
@@ -116,6 +117,7 @@ def _by_lab(pairs: list[tuple[str, str]]) -> list[str]:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     workspace = _course(args)
+    reapply_late_penalties(workspace)  # marks entered by hand since grading are penalised too
     result = give_feedback(workspace, _assignments(workspace, args), partial=args.partial)
     print(f"{len(result.files)} feedback files written to {workspace.course / 'feedback'}; "
           f"{len(result.released)} submissions' feedback released to the students")
@@ -134,6 +136,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
     destination = report.csv_destination(args.to or workspace.root / "reports" / report.CSV_NAME, args.force)
+    reapply_late_penalties(workspace)
     report.export_csv(workspace, destination)
     outcomes = engine.load(_report_path(workspace))
     print(report.score_table(workspace, outcomes))

@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -272,6 +272,23 @@ def test_an_unknown_time_zone_is_a_clear_error(tmp_path, labs_dir, capsys):
     assert main(["build", "--workspace", str(tmp_path), "--labs-dir", str(labs_dir), "--labs", "00-tiny",
                  "--timezone", "Mars/Base"]) == 2
     assert "unknown time zone 'Mars/Base'" in one_paragraph(capsys.readouterr().err)
+
+
+def test_marks_entered_after_grading_are_late_penalised_too(graded, capsys):
+    """nbgrader penalises the autograded score only; a late student's hand-marked answers must not escape."""
+    with graded.gradebook() as gradebook:
+        submission = gradebook.find_submission("00-tiny", "ada")
+        submission.timestamp = submission.assignment.duedate + timedelta(days=1, hours=12)  # two started days
+        grade = gradebook.find_grade("why", "tiny", "00-tiny", "ada")
+        grade.manual_score, grade.needs_manual_grade = 1.0, False
+        gradebook.db.commit()
+    assert main(["export", "--workspace", str(graded.root)]) == 0
+    with graded.gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("tiny", "00-tiny", "ada")
+        assert notebook.score == 5.0 and notebook.late_submission_penalty == pytest.approx(0.2 * 5.0)
+    with open(graded.root / "reports" / "grades.csv") as f:
+        ada = next(r for r in csv.DictReader(f) if (r["student_id"], r["assignment"]) == ("ada", "00-tiny"))
+    assert float(ada["score"]) == pytest.approx(4.0)
 
 
 # --- 4. feedback before hand marking is held back, or visibly provisional ---------------------------------------
