@@ -51,7 +51,7 @@ def test_demo_refuses_to_wipe_a_folder_that_is_not_a_workspace(tmp_path, capsys)
     (tmp_path / "thesis.tex").write_text("precious")
     assert main(["demo", "--workspace", str(tmp_path)]) == 2
     assert (tmp_path / "thesis.tex").exists()
-    assert "not a course workspace" in capsys.readouterr().err
+    assert "not a demo workspace" in capsys.readouterr().err
 
 
 def test_lint_exit_code_follows_the_findings(tmp_path, capsys):
@@ -114,10 +114,10 @@ def test_late_penalty_per_started_day_never_exceeds_the_score(seconds_late, pena
     assert PenaltyPerDay(fraction_per_day=0.1).late_submission_penalty("s", 10.0, seconds_late) == penalty
 
 
-def test_default_due_date_is_a_week_ahead():
+def test_default_due_date_is_a_week_ahead_in_utc():
     due = parser().parse_args(["build"]).due
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    assert 6 <= (due - now).days <= 7
+    assert due.utcoffset().total_seconds() == 0
+    assert 6 <= (due - datetime.now(timezone.utc)).days <= 7
 
 
 def test_a_class_is_simulated_once_per_course(tmp_path, capsys):

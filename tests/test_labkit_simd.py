@@ -11,6 +11,7 @@ from labkit.simd import (
     histogram_counts,
     pairwise_sq_distances,
     stable_softmax,
+    without_numpy_histogram,
 )
 from labkit.timing import FakeClock
 
@@ -59,6 +60,19 @@ def test_histogram_counts_equal_numpy_including_values_on_the_edges():
     for bad in [(0, 1, 0), (1, 1, 3), (2, 1, 3)]:
         with pytest.raises(ValueError):
             histogram_counts([0.5], *bad)
+
+
+def test_without_numpy_histogram_disables_the_answer_key_and_restores_it_even_after_an_error():
+    original = np.histogram
+    with without_numpy_histogram():
+        for name in ("histogram", "histogram2d", "histogramdd"):
+            with pytest.raises(AssertionError, match="answer key"):
+                getattr(np, name)([0.5])
+        assert histogram_counts([0.5], 0, 1, 2).tolist() == [0, 1]  # the reference does not need it
+    assert np.histogram is original
+    with pytest.raises(ZeroDivisionError), without_numpy_histogram():
+        raise ZeroDivisionError
+    assert np.histogram is original and np.histogram([0.5], 2, range=(0, 1))[0].tolist() == [0, 1]
 
 
 def test_dispatch_reports_targets_and_turns_numpys_refusal_into_a_message():
