@@ -24,6 +24,7 @@ from .grading import engine
 from .labs import LABS_DIR, LabError, discover
 from .progress import bar as progress_bar
 from .reports import grades as report
+from .reports import lms
 
 DEFAULT_WORKSPACE = Path("build/classroom")
 DEMO_WORKSPACE = Path("build/demo")
@@ -135,6 +136,13 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
+    if args.format in lms.FORMATS:
+        grades = lms.collect(workspace)
+        destination = lms.destination(args.to or workspace.root / "reports", args.format, args.force)
+        print(f"{args.format.capitalize()} gradebook import CSV: {lms.write(grades, args.format, destination)}")
+        for item in grades.pending:
+            print(f"  left blank (written answers still to grade in formgrader): {item}")
+        return 0
     destination = report.csv_destination(args.to or workspace.root / "reports" / report.CSV_NAME, args.force)
     reapply_late_penalties(workspace)
     report.export_csv(workspace, destination)
@@ -270,6 +278,9 @@ def parser() -> argparse.ArgumentParser:
     feedback.add_argument("--partial", action="store_true",
                           help="release those too, marked \"written answers not yet marked\"")
     export = command("export", cmd_export, "write the grades CSV and print the score table", labs=False)
+    export.add_argument("--format", choices=["nbgrader", *lms.FORMATS], default="nbgrader",
+                        help="nbgrader's CSV (default), or a learning platform's gradebook import CSV "
+                             "(default: WORKSPACE/reports/grades-FORMAT.csv)")
     demo = command("demo", cmd_demo, "build, simulate, grade, give feedback and export in a demo workspace",
                    sources=True, default_workspace=DEMO_WORKSPACE)
     build_options(demo)
