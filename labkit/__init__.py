@@ -12,6 +12,7 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.models``: the digits MLP (numpy references, seeded training, ONNX export) shared by labs 02, 10-13
 - ``labkit.memory``: cache lines of strided reads, STREAM byte accounting, knees matched to caches (lab 04)
 - ``labkit.cachesim``: an LRU set-associative cache simulator and the blocked transpose it checks (lab 04)
+- ``labkit.ortperf``: ONNX Runtime session options, optimisation levels, profiles, batching, IOBinding (lab 10)
 """
 
 __version__ = "0.1.0"

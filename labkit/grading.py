@@ -54,6 +54,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     # -- lab 08 --
     # -- lab 09 --
     # -- lab 10 --
+    "ort_options": ("labkit.ortperf.make_options",),
+    "optimized_op_types": ("labkit.ortperf.optimized_op_types",),
+    "op_time_totals": ("labkit.ortperf.op_time_totals",),
+    "throughput_table": ("labkit.ortperf.throughput_table",),
+    "run_with_iobinding": ("labkit.ortperf.run_with_iobinding",),
     # -- lab 11 --
     # -- lab 12 --
     # -- lab 13 --
