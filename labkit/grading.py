@@ -38,6 +38,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "fp_lanes": ("labkit.listings.fp_lanes",),
     "loop_profile": ("labkit.listings.loop_profile", "labkit.listings.fp_lanes"),
     # -- lab 04 --
+    "lines_touched": ("labkit.memory.lines_touched",),
+    "match_cache_levels": ("labkit.memory.match_cache_levels",),
+    "stream_traffic_bytes": ("labkit.memory.stream_traffic_bytes",),
+    "cache_misses": ("labkit.cachesim.cache_misses",),
+    "transpose_lines": ("labkit.cachesim.transpose_lines",),
     # -- lab 05 --
     # -- lab 06 --
     "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
