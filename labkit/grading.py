@@ -51,6 +51,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "fit_serial_fraction": ("labkit.scaling.fit_serial_fraction", "labkit.scaling._ols_serial_fraction"),
     "cheapest_offer": ("labkit.scaling.cheapest_offer", "labkit.scaling.job_seconds", "labkit.scaling.job_cost"),
     # -- lab 07 --
+    "cpu_wall_report": ("labkit.concurrency.cpu_wall_report",),
+    "thread_map": ("labkit.concurrency.thread_map",),
+    "spawn_map": ("labkit.concurrency.spawn_map", "labkit.concurrency.spawn_pool"),
+    "fill_private_counts": ("labkit.concurrency.fill_private_counts",),
+    "run_with_blas_threads": ("labkit.concurrency.run_with_blas_threads",),
     # -- lab 08 --
     # -- lab 09 --
     # -- lab 10 --
