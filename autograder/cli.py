@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .authoring.lint import lint
 from .course.build import DEFAULT_TIMEZONE, build_course
+from .course.late_policy import reapply_late_penalties
 from .course.simulate import DEFAULT_CLASS, simulate_class
 from .course.workspace import DEFAULT_COURSE_ID, DEMO_MARKER, CourseError, Workspace
 from .feedback.release import give_feedback
@@ -117,6 +118,7 @@ def _by_lab(pairs: list[tuple[str, str]]) -> list[str]:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     workspace = _course(args)
+    reapply_late_penalties(workspace)  # marks entered by hand since grading are penalised too
     result = give_feedback(workspace, _assignments(workspace, args), partial=args.partial)
     print(f"{len(result.files)} feedback files written to {workspace.course / 'feedback'}; "
           f"{len(result.released)} submissions' feedback released to the students")
@@ -135,13 +137,15 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
     if args.format in lms.FORMATS:
-        grades = lms.collect(workspace)
         destination = lms.destination(args.to or workspace.root / "reports", args.format, args.force)
+        reapply_late_penalties(workspace)  # marks entered by hand since grading are penalised too
+        grades = lms.collect(workspace)
         print(f"{args.format.capitalize()} gradebook import CSV: {lms.write(grades, args.format, destination)}")
         for item in grades.pending:
             print(f"  left blank (written answers still to grade in formgrader): {item}")
         return 0
     destination = report.csv_destination(args.to or workspace.root / "reports" / report.CSV_NAME, args.force)
+    reapply_late_penalties(workspace)
     report.export_csv(workspace, destination)
     outcomes = engine.load(_report_path(workspace))
     print(report.score_table(workspace, outcomes))
@@ -289,7 +293,8 @@ def parser() -> argparse.ArgumentParser:
                        help="seconds one submission may take in all before it is stopped")
     for p in (export, demo):
         p.add_argument("--to", type=Path,
-                       help="CSV file, or a folder to write grades.csv in (default: WORKSPACE/reports/grades.csv)")
+                       help="CSV file, or a folder (existing, or a new path without .csv) to write grades.csv in "
+                            "(default: WORKSPACE/reports/grades.csv)")
     export.add_argument("--force", action="store_true", help="replace a --to file that is not a grades CSV")
     command("lint", cmd_lint, "check every lab against the authoring rules", workspace=False, sources=True)
     check = command("check-lab", cmd_check_lab, "grade every known wrong answer (each must lose points) and run "

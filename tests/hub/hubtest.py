@@ -29,3 +29,21 @@ def log_tail(path: Path) -> str:
     return json.dumps(path.read_text()[-3000:]) if path.exists() else f"(no log at {path})"
 
 
+
+
+def memory_mib(root: str, account: str) -> dict[str, float]:
+    """Resident memory of an account's user server and its kernels, by command (a measurement for the guides'
+    sizing, written next to the screenshots; never a pass/fail threshold)."""
+    marks = {f"SUBSTRATE_HUB_ROOT={root}".encode(), f"JUPYTERHUB_USER={account}".encode()}
+    found: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or not marks <= set((proc / "environ").read_bytes().split(b"\0")):
+                continue
+            kib = next(int(line.split()[1]) for line in (proc / "status").read_text().splitlines()
+                       if line.startswith("VmRSS:"))
+            kind = "kernel" if b"ipykernel" in (proc / "cmdline").read_bytes() else "server"
+            found[kind] = found.get(kind, 0) + kib / 1024
+        except (OSError, StopIteration):
+            continue
+    return found
