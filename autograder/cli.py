@@ -137,8 +137,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
     if args.format in lms.FORMATS:
-        grades = lms.collect(workspace)
         destination = lms.destination(args.to or workspace.root / "reports", args.format, args.force)
+        reapply_late_penalties(workspace)  # marks entered by hand since grading are penalised too
+        grades = lms.collect(workspace)
         print(f"{args.format.capitalize()} gradebook import CSV: {lms.write(grades, args.format, destination)}")
         for item in grades.pending:
             print(f"  left blank (written answers still to grade in formgrader): {item}")

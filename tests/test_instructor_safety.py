@@ -117,6 +117,13 @@ def test_demo_starts_over_only_in_its_own_workspace_and_only_when_asked(tmp_path
     assert "--replace-demo" in one_paragraph(capsys.readouterr().err) and (earlier / "course").is_dir()
 
 
+def test_a_simulated_class_is_never_mixed_into_a_course_with_students(course, labs_dir, capsys):
+    before = digest(course.root)
+    assert main(["simulate", "--workspace", str(course.root), "--labs-dir", str(labs_dir)]) == 2
+    assert "has students of its own (stu)" in one_paragraph(capsys.readouterr().err)
+    assert digest(course.root) == before
+
+
 def test_demo_and_a_real_class_have_different_default_workspaces():
     assert parser().parse_args(["demo"]).workspace == Path("build/demo")
     for command in ("build", "grade", "feedback", "export"):
