@@ -13,7 +13,7 @@ from .course.build import build_course
 from .course.simulate import DEFAULT_CLASS, simulate_class
 from .course.workspace import DEFAULT_COURSE_ID, CourseError, Workspace
 from .feedback.release import give_feedback
-from .grading import engine
+from .grading import engine, sandbox, summary
 from .labs import LABS_DIR, LabError, discover
 from .progress import bar as progress_bar
 from .reports import grades as report
@@ -76,14 +76,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     jobs = engine.submitted_jobs(workspace, _assignments(workspace, args))
     if not jobs:
         raise CourseError(f"nothing to grade in {workspace.course / 'submitted'}: collect submissions first")
-    outcomes = engine.grade(workspace, jobs, job_timeout=args.job_timeout)
+    print(sandbox.probe().message, file=sys.stderr if sandbox.probe().isolated else sys.stdout)
+    outcomes = engine.grade(workspace, jobs, job_timeout=args.job_timeout, workers=args.workers, dask=args.dask)
     engine.save(outcomes, _report_path(workspace))
+    print(summary.table(outcomes))
+    print(f"report: {_report_path(workspace)}; logs: {workspace.root / 'logs'}")
     failed = [o for o in outcomes if o.status == "failed"]
-    print(f"Graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions; "
-          f"report: {_report_path(workspace)}; logs: {workspace.root / 'logs'}")
-    for o in failed:
-        print(f"  FAILED {o.student} / {o.assignment}: {'; '.join(o.notes)}")
-    return 0
+    return 1 if failed and not getattr(args, "allow_failures", True) else 0
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -185,7 +184,7 @@ def parser() -> argparse.ArgumentParser:
                           sources=True))
     command("simulate", cmd_simulate, "simulate a class fetching, working and submitting every lab",
             sources=True)
-    grade = command("grade", cmd_grade, "autograde every collected submission, one worker process at a time")
+    grade = command("grade", cmd_grade, "autograde every collected submission, each in its own sandbox, in parallel")
     command("feedback", cmd_feedback, "write feedback HTML (hidden tests removed) and release it")
     export = command("export", cmd_export, "write the grades CSV and print the score table", labs=False)
     export.add_argument("--to", type=Path, help="CSV path (default: WORKSPACE/reports/grades.csv)")
@@ -196,6 +195,11 @@ def parser() -> argparse.ArgumentParser:
     for p in (grade, demo):
         p.add_argument("--job-timeout", type=float, default=600,
                        help="seconds one submission may take in all before it is stopped")
+        p.add_argument("--workers", type=int, help="sandboxed kernels at a time (default: the cores)")
+        p.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster: a scheduler address "
+                       "(tcp://host:port), or 'local' for a LocalCluster of --workers processes")
+    grade.add_argument("--allow-failures", action="store_true",
+                       help="exit 0 even when some submissions could not be graded")
     demo.add_argument("--to", type=Path, help="CSV path (default: WORKSPACE/reports/grades.csv)")
     command("lint", cmd_lint, "check every lab against the authoring rules", workspace=False, sources=True)
     check = command("check-lab", cmd_check_lab, "grade every known wrong answer; each must lose points",

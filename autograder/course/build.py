@@ -15,6 +15,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 from autograder.course.late_policy import PenaltyPerDay
 from autograder.feedback.preprocessors import HideTestTracebacks
+from autograder.grading.noise import LIBRARY_NOISE
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 c.CourseDirectory.root = {root!r}
@@ -28,6 +29,9 @@ c.AssignLatePenalties.plugin_class = PenaltyPerDay
 c.PenaltyPerDay.fraction_per_day = {late_fraction}
 # Feedback must never show hidden tests: drop their source, and cut test-cell tracebacks that quote them.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks, CSSHTMLHeaderPreprocessor]
+# A test cell's stderr made only of library warnings does not zero a correct answer (autograder/grading/noise.py).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = LIBRARY_NOISE
 '''
 
 
