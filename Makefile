@@ -1,15 +1,16 @@
 # Substrate Labs: two commands do all the set-up on a fresh machine (Python 3.10+ with venv and pip).
-#   make demo   build the course, simulate a class, grade it, write grades and feedback
+#   make demo   build a demo course in build/demo, simulate a class, grade it, write grades and feedback
 #   make test   every test (CI runs exactly this)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
-WORKSPACE ?= build/classroom
+# The demo's own workspace: never a real class's (build/classroom). The demo replaces only what it created.
+DEMO_WORKSPACE ?= build/demo
 # Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
 
-.PHONY: demo test lab lint check-labs bench bench-grading sandbox clean
+.PHONY: demo test test-arm64 lab lint check-labs bench bench-grading sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP) sandbox
-	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(WORKSPACE)
+	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(DEMO_WORKSPACE) --replace-demo
 
 # The grading sandbox (bubblewrap, Debian package). Installs it when missing and apt can (root); says what to do
 # when it cannot. Tests of the sandbox fail without it: CI must test the real thing.
@@ -50,5 +51,13 @@ bench: $(STAMP)
 bench-grading: $(STAMP) sandbox  # nbgrader vs the engine (1, 2 workers) vs Dask on a class of real labs
 	$(TEST_ENV) $(BIN)/python benchmarks/grading.py
 
+# Removes the demo workspace (only if the demo created it), the arm64 root and caches; never a real class.
 clean:
-	rm -rf build .pytest_cache
+	if [ -f $(DEMO_WORKSPACE)/.substrate-labs-demo ]; then rm -rf $(DEMO_WORKSPACE); fi
+	rm -rf build/arm64 .pytest_cache
+
+# Every lab on aarch64 under qemu, compared with x86-64 (docs/maintainers.md). Slow: not part of make test.
+# Sets up build/arm64/ once (root: apt packages, debootstrap, binfmt_misc); ARM64_QEMU=explicit runs without binfmt.
+ARM64_QEMU ?= auto
+test-arm64: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m autograder.arm64 --qemu $(ARM64_QEMU) $(ARM64_ARGS)

@@ -6,6 +6,10 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.timing``: an honest timing protocol and a fake clock for deterministic tests
 - ``labkit.datasets``: the datasets shipped in ``datasets/``, checked against their sha256 sums
 - ``labkit.inference``: ONNX Runtime sessions pinned for reproducible classroom measurements
+- ``labkit.grading``: test cells forbid labkit's twins of a task; demos fall back to a reference
+- ``labkit.checks``: assertions whose messages say what was checked and what came out
+- ``labkit.numerics``: unit roundoff and Higham's gamma_n, for derived tolerances
+- ``labkit.models``: the digits MLP (numpy references, seeded training, ONNX export) shared by labs 02, 10-13
 """
 
 __version__ = "0.1.0"

@@ -1,12 +1,14 @@
 """ONNX Runtime sessions configured for reproducible measurements on a shared classroom machine."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnxruntime as ort
 
 
 def session(model: bytes | str, *, threads: int = 1, providers: list[str] | None = None,
             optimization: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-            log_severity: int = 3) -> ort.InferenceSession:
+            log_severity: int = 3, optimized_model_path: str | Path | None = None) -> ort.InferenceSession:
     """An InferenceSession with pinned threads and no spin-waiting.
 
     Spin-waiting threads and more intra-op threads than free cores make timings 2-3x worse and noisy on a
@@ -21,4 +23,6 @@ def session(model: bytes | str, *, threads: int = 1, providers: list[str] | None
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = optimization
     options.log_severity_level = log_severity
+    if optimized_model_path is not None:
+        options.optimized_model_filepath = str(optimized_model_path)
     return ort.InferenceSession(model, sess_options=options, providers=providers or ["CPUExecutionProvider"])

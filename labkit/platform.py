@@ -49,6 +49,32 @@ def isa_family(machine: str) -> str:
     return _ISA_FAMILIES.get(machine.strip().lower(), machine)
 
 
+def simd_lanes(register_bits: int, dtype: object) -> int:
+    """Elements of ``dtype`` in one SIMD register of ``register_bits`` bits; ValueError unless the register is a
+    positive whole number of elements (lab 01's Task 1, the reference its demos fall back to)."""
+    element_bits = np.dtype(dtype).itemsize * 8
+    if register_bits <= 0 or register_bits % element_bits:
+        raise ValueError(f"a {register_bits}-bit register does not hold a whole number of {element_bits}-bit elements")
+    return register_bits // element_bits
+
+
+_SSE_128 = {"SSE", "SSE2", "SSE3", "SSSE3", "SSE41", "SSE42", "X86_V2", "SVE"}
+
+
+def widest_vector_bits(features: set[str] | frozenset[str] | list[str]) -> int:
+    """Width of the widest SIMD register that numpy feature names imply (0 if none). SVE counts as 128 bits,
+    the width every implementation guarantees; the real length is a run-time fact (``PlatformReport.sve_bits``)."""
+    def bits(name: str) -> int:
+        if name.startswith("AVX512") or name == "X86_V4":
+            return 512
+        if name in {"AVX", "AVX2", "X86_V3"}:
+            return 256
+        if name in _SSE_128 or name.startswith(("NEON", "ASIMD")):
+            return 128
+        return 64 if name == "MMX" else 0
+    return max((bits(name) for name in features), default=0)
+
+
 def parse_size(text: str) -> int:
     """Bytes in a sysfs size such as '32K', '1024K' or '32M'."""
     text = text.strip().upper().removesuffix("B")

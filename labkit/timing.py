@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 Clock = Callable[[], float]
 
 
@@ -97,3 +99,30 @@ def interleaved_ab(fa: Callable[[], object], fb: Callable[[], object], *, repeat
         a.append(_time_once(fa, number, clock))
         b.append(_time_once(fb, number, clock))
     return ABResult(Timing(tuple(a)), Timing(tuple(b)))
+
+
+# Lab 01's timing tasks in the shapes its notebook asks for: the references its demos fall back to (and twins
+# that its test cells forbid).
+
+def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 1,
+               clock: Clock = time.perf_counter) -> list[float]:
+    """``measure``'s per-call times as a list (one call per sample)."""
+    return list(measure(fn, repeats=repeats, warmup=warmup, clock=clock).samples)
+
+
+def interleaved_times(fa: Callable[[], object], fb: Callable[[], object], repeats: int, warmup: int = 1,
+                      clock: Clock = time.perf_counter) -> tuple[list[float], list[float]]:
+    """``interleaved_ab``'s per-call times of A and of B as two lists."""
+    result = interleaved_ab(fa, fb, repeats=repeats, warmup=warmup, clock=clock)
+    return list(result.a.samples), list(result.b.samples)
+
+
+def paired_ratio(times_a, times_b) -> float:
+    """The median of the per-round ratios a_i / b_i of an interleaved run: a slowdown that hits both calls of a
+    round cancels in its ratio, so this holds where the minimum of each side does not (load that never lets up)."""
+    a, b = np.asarray(times_a, dtype=np.float64), np.asarray(times_b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"need two equally long, non-empty sequences of times (got {a.shape} and {b.shape})")
+    if np.any(a <= 0) or np.any(b <= 0):
+        raise ValueError("times must be positive")
+    return float(np.median(a / b))

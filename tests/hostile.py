@@ -8,7 +8,6 @@ grader's disk, which a sandboxed kernel must never reach.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,5 +174,31 @@ def plant(submitted: Path, **where) -> None:
             case.file(folder)
 
 
-def report_line(name: str, outcome) -> str:
-    return json.dumps({"case": name, "status": outcome.status, "score": outcome.score, "notes": outcome.notes})
+def build_class(root: Path, fine: list[str], port: int):
+    """A course of the tiny lab where ``fine`` students solve everything and each case is one more student."""
+    from datetime import datetime
+
+    from autograder.course.build import build_course
+    from autograder.course.simulate import Student, simulate_class
+    from autograder.course.workspace import Workspace
+    from autograder.labs import discover
+
+    labs = discover(tinylab.write_lab(root / "labs").parent)
+    workspace = Workspace(root / "workspace")
+    build_course(workspace, labs, due=datetime(2030, 1, 1), cell_timeout=2)
+    students = sorted(fine + list(CASES))
+    simulate_class(workspace, labs, tuple(Student(s, s.title(), "Test", "solves everything") for s in students))
+    plant(workspace.course / "submitted", course=str(workspace.course.resolve()), port=port)
+    return workspace
+
+
+def table(outcomes) -> str:
+    """The corpus report: what each case scored against what it may score, and what the report said."""
+    lines = [f"{'case':<12} {'status':<7} {'score':>5} {'max ok':>6}  integrity           first note"]
+    for o in outcomes:
+        case = CASES.get(o.student)
+        most = "-" if case is None else ("fail" if case.most is None else f"{case.most:g}")
+        score = "" if o.score is None else f"{o.score:g}"
+        lines.append(f"{o.student:<12} {o.status:<7} {score:>5} {most:>6}  {o.integrity or '-':<19} "
+                     f"{(o.notes or [''])[0][:90]}")
+    return "\n".join(lines)

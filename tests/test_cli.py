@@ -51,7 +51,7 @@ def test_demo_refuses_to_wipe_a_folder_that_is_not_a_workspace(tmp_path, capsys)
     (tmp_path / "thesis.tex").write_text("precious")
     assert main(["demo", "--workspace", str(tmp_path)]) == 2
     assert (tmp_path / "thesis.tex").exists()
-    assert "not a course workspace" in capsys.readouterr().err
+    assert "not a demo workspace" in capsys.readouterr().err
 
 
 def test_lint_exit_code_follows_the_findings(tmp_path, capsys):
@@ -68,7 +68,8 @@ def test_check_lab_reports_each_wrong_answer(tmp_path, capsys):
     labs = tinylab.write_lab(tmp_path).parent
     assert main(["check-lab", "--labs-dir", str(labs)]) == 0
     out = capsys.readouterr().out
-    assert out.count("ok  00-tiny") == 4 * 4 and "every wrong answer loses points" in out
+    assert out.count("ok  00-tiny") == 4 * 4 + 1 and "every wrong answer loses points" in out
+    assert "ok  00-tiny blank release: 1 of 1 non-task code cells run, 4 of 4 test cells fail, 0 free points" in out
 
 
 def test_build_writes_a_standard_nbgrader_course(tmp_path):
@@ -113,10 +114,10 @@ def test_late_penalty_per_started_day_never_exceeds_the_score(seconds_late, pena
     assert PenaltyPerDay(fraction_per_day=0.1).late_submission_penalty("s", 10.0, seconds_late) == penalty
 
 
-def test_default_due_date_is_a_week_ahead():
+def test_default_due_date_is_a_week_ahead_in_utc():
     due = parser().parse_args(["build"]).due
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    assert 6 <= (due - now).days <= 7
+    assert due.utcoffset().total_seconds() == 0
+    assert 6 <= (due - datetime.now(timezone.utc)).days <= 7
 
 
 def test_a_class_is_simulated_once_per_course(tmp_path, capsys):

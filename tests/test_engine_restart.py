@@ -17,7 +17,8 @@ from autograder.labs import discover
 STUDENTS = [f"s{n}" for n in range(6)]
 
 
-def test_a_killed_grader_is_resumed_by_running_it_again(tmp_path):
+def test_a_killed_grader_is_resumed_by_running_it_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBSTRATE_SANDBOX_ROOT", str(tmp_path / "sandboxes"))  # this run's own folders
     labs = discover(tinylab.write_lab(tmp_path / "labs").parent)
     workspace = Workspace(tmp_path / "workspace")
     build_course(workspace, labs, due=datetime(2030, 1, 1), cell_timeout=10)

@@ -109,6 +109,7 @@ def test_dask_cluster_losing_a_worker_mid_batch_grades_every_submission_once(tmp
     scheduler runs that submission elsewhere, and the single writer records each submission exactly once."""
     from distributed import Client, LocalCluster
 
+    monkeypatch.setenv("SUBSTRATE_SANDBOX_ROOT", str(tmp_path / "sandboxes"))  # a killed worker's folder stays here
     students = tuple(Student(f"s{n}", "S", str(n), "solves everything") for n in range(6))
     workspace = _course(tmp_path, students)
     for s in students:  # slow enough to be caught mid-job, well within the 10 s cell limit

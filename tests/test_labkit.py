@@ -287,3 +287,51 @@ def test_session_logs_errors_only_unless_asked():
                               opset_imports=[helper.make_opsetid("", 17)])
     assert inference.session(model.SerializeToString()).get_session_options().log_severity_level == 3
     assert inference.session(model.SerializeToString(), log_severity=0).get_session_options().log_severity_level == 0
+
+
+def test_session_saves_the_graph_it_optimised(tmp_path):
+    # Gemm followed by Relu is fused at the extended level, so the saved graph shows the rewrite
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])
+    weights = [onnx.numpy_helper.from_array(np.eye(2, dtype=np.float32), "W"),
+               onnx.numpy_helper.from_array(np.zeros(2, dtype=np.float32), "b")]
+    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
+    model = helper.make_model(helper.make_graph(nodes, "dense", [x], [y], initializer=weights),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    saved = {}
+    for level in ("ORT_DISABLE_ALL", "ORT_ENABLE_EXTENDED"):
+        path = tmp_path / f"{level}.onnx"
+        inference.session(model.SerializeToString(), optimization=getattr(inference.ort.GraphOptimizationLevel, level),
+                          optimized_model_path=path)
+        saved[level] = [n.op_type for n in onnx.load(path).graph.node]
+    assert saved == {"ORT_DISABLE_ALL": ["Gemm", "Relu"], "ORT_ENABLE_EXTENDED": ["FusedGemm"]}
+
+
+# --- lab 01 references ------------------------------------------------------------------------------------------
+
+def test_simd_lanes_and_widest_vector_bits():
+    assert platform.simd_lanes(512, np.float32) == 16 and platform.simd_lanes(128, "int8") == 16
+    for bad in (96, 0, -64):
+        with pytest.raises(ValueError):
+            platform.simd_lanes(bad, np.float64)
+    assert platform.widest_vector_bits({"SSE2", "AVX2"}) == 256
+    assert platform.widest_vector_bits(["ASIMD", "SVE"]) == 128
+    assert platform.widest_vector_bits({"AVX512_SKX", "MMX"}) == 512 and platform.widest_vector_bits([]) == 0
+
+
+def test_list_shaped_timing_references_match_measure():
+    clock = timing.FakeClock()
+    fn = scripted(clock, [9, 1, 2])
+    assert timing.time_calls(fn, 2, clock=clock) == [1, 2]
+    clock = timing.FakeClock()
+    fa, fb = scripted(clock, [5, 2, 4]), scripted(clock, [5, 1, 1])
+    assert timing.interleaved_times(fa, fb, 2, clock=clock) == ([2, 4], [1, 1])
+
+
+def test_paired_ratio_cancels_a_slowdown_shared_by_both_calls_of_a_round():
+    slow = np.array([1.0, 3.0, 2.0, 5.0])  # the machine's slowdown in each round
+    assert timing.paired_ratio(2.0 * slow, slow) == 2.0
+    assert timing.paired_ratio((1.0, 4.0, 9.0), [1.0, 2.0, 3.0]) == 2.0
+    for a, b in [([1.0], [1.0, 2.0]), ([], []), ([1.0, 0.0], [1.0, 1.0])]:
+        with pytest.raises(ValueError):
+            timing.paired_ratio(a, b)

@@ -1,5 +1,7 @@
 """The lab linter finds each broken authoring rule, and every shipped lab is clean."""
 import copy
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -7,7 +9,7 @@ import tinylab
 import yaml
 
 from autograder.authoring.lint import lint
-from autograder.labs import Lab, discover
+from autograder.labs import Lab, discover, grade_id, task_cells
 
 
 def lab_with(tmp_path, change=None, wrong=None):
@@ -115,3 +117,131 @@ def test_an_unreadable_notebook_is_a_finding_not_a_crash(tmp_path):
     lab = lab_with(tmp_path)
     lab.notebook.write_text("{ not json")
     assert any("cannot read tiny.ipynb" in p for p in lint(lab))
+
+
+# --- lab standard v2 ---------------------------------------------------------------------------------------------
+
+HIDDEN = "### BEGIN HIDDEN TESTS\nassert add(-2, 2) == 0\n### END HIDDEN TESTS"
+TWINS = {"add": ("labkit.timing.measure",)}
+DELEGATION = {"why": "delegates to labkit.timing.measure", "source": "def add(a, b=0):\n    return measure(a)"}
+
+
+def _two_points(nb):
+    nb.cells[3].metadata["nbgrader"]["points"] = 2
+
+
+def _split_in_two(nb, second_id="add_test_edges"):
+    _two_points(nb)
+    nb.cells[3].metadata["nbgrader"]["points"] = 1
+    nb.cells.insert(4, nbformat.v4.new_code_cell(f"assert add(0, 0) == 0, 'zero'\n{HIDDEN}",
+                                                 metadata=tinylab.meta(second_id, grade=True, solution=False,
+                                                                       locked=True, points=1)))
+
+
+def _forbid(nb, task="add", cells=(3,)):
+    for i in cells:
+        nb.cells[i].source = f"forbid_twins({task!r})\n{nb.cells[i].source}"
+
+
+def _wrong_with_delegation(tmp_path):
+    folder = tinylab.write_lab(tmp_path)
+    wrong = yaml.safe_load((folder / "wrong_answers.yml").read_text())
+    wrong["add"].append(DELEGATION)
+    return wrong
+
+
+def test_a_task_worth_more_than_one_point_needs_two_test_cells(tmp_path):
+    problems = lint(lab_with(tmp_path, _two_points))
+    assert any("task 'add' is worth 2 points: split them over at least two test cells" in p for p in problems)
+    assert lint(lab_with(tmp_path, _split_in_two)) == []
+
+
+def test_later_test_cells_are_named_after_the_task(tmp_path):
+    problems = lint(lab_with(tmp_path, lambda nb: _split_in_two(nb, "edges_of_add")))
+    assert any("test cells must be named add_test, then add_test_<what> (found add_test, edges_of_add)" in p
+               for p in problems), problems
+
+
+@pytest.mark.parametrize("visible", ["", "# only a comment\nprint('checking')\n", "x = add(1, 2)\n"])
+def test_every_test_cell_starts_with_a_visible_check(tmp_path, visible):
+    problems = lint(lab_with(tmp_path, lambda nb: setattr(nb.cells[3], "source", visible + HIDDEN)))
+    assert any("cell 3 (add_test): needs a visible check" in p for p in problems), problems
+
+
+def test_a_check_helper_counts_as_a_visible_check(tmp_path):
+    change = lambda nb: setattr(nb.cells[3], "source", f"check_equal(add(1, 2), 3, what='1 + 2')\n{HIDDEN}")  # noqa: E731
+    assert lint(lab_with(tmp_path, change)) == []
+
+
+def test_a_task_with_labkit_twins_forbids_them_in_every_test_cell(tmp_path):
+    wrong = _wrong_with_delegation(tmp_path)
+    problems = lint(lab_with(tmp_path, _split_in_two, wrong=wrong), twins=TWINS)
+    assert sum("the first line must be forbid_twins('add')" in p for p in problems) == 2, problems
+    only_first = lambda nb: (_split_in_two(nb), _forbid(nb, cells=(3,)))  # noqa: E731
+    problems = lint(lab_with(tmp_path, only_first, wrong=wrong), twins=TWINS)
+    assert [p for p in problems if "forbid_twins" in p] == [
+        "00-tiny: cell 4 (add_test_edges): labkit has twins of 'add' (labkit.timing.measure); the first line must "
+        "be forbid_twins('add')"]
+    both = lambda nb: (_split_in_two(nb), _forbid(nb, cells=(3, 4)))  # noqa: E731
+    assert lint(lab_with(tmp_path, both, wrong=wrong), twins=TWINS) == []
+
+
+def test_a_task_with_labkit_twins_needs_a_delegation_wrong_answer(tmp_path):
+    problems = lint(lab_with(tmp_path, lambda nb: _forbid(nb)), twins=TWINS)
+    assert any("'add' has labkit twins; add an entry whose why starts with 'delegates to labkit'" in p
+               for p in problems), problems
+
+
+def test_forbidding_a_task_that_has_no_twins_is_reported(tmp_path):
+    problems = lint(lab_with(tmp_path, lambda nb: _forbid(nb, task="ad")), twins=TWINS)
+    assert any("forbid_twins('ad') names a task that labkit.grading.TWINS does not list" in p for p in problems)
+
+
+# --- the guide's own example ------------------------------------------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "authoring-labs.md"
+
+
+def _guide_blocks() -> dict[str, str]:
+    """The fenced blocks of docs/authoring-labs.md tagged after the language: ```python answer=time_calls ..."""
+    return {info: body for info, body in re.findall(r"^```\w+ (\S[^\n]*)\n(.*?)^```$", GUIDE.read_text(), re.M | re.S)}
+
+
+def test_the_guides_example_task_follows_the_rules_and_its_wrong_answers_lose_points(tmp_path):
+    from autograder.authoring.wrong_answers import check_lab
+
+    blocks = _guide_blocks()
+    tests = [(info.split()[0].split("=")[1], float(info.split("points=")[1]), body)
+             for info, body in blocks.items() if info.startswith("test=")]
+    nb = tinylab.notebook()
+    nb.cells[2:4] = [
+        nbformat.v4.new_code_cell(blocks["answer=time_calls"], metadata=tinylab.meta(
+            "time_calls", grade=False, solution=True, locked=False)),
+        *[nbformat.v4.new_code_cell(body, metadata=tinylab.meta(gid, grade=True, solution=False, locked=True,
+                                                                 points=points)) for gid, points, body in tests],
+        nbformat.v4.new_code_cell(blocks["demo"])]
+    nb.cells.insert(1, nbformat.v4.new_code_cell(blocks["setup"]))
+    folder = tinylab.write_lab(tmp_path, nb=nb)
+    wrong = yaml.safe_load((folder / "wrong_answers.yml").read_text())
+    del wrong["add"]
+    wrong.update(yaml.safe_load(blocks["wrong_answers"]))
+    (folder / "wrong_answers.yml").write_text(yaml.safe_dump(wrong))
+
+    assert [gid for gid, _, _ in tests] == ["time_calls_test", "time_calls_test_edges"]
+    assert lint(Lab(folder)) == []
+    verdicts = [v for v in check_lab(Lab(folder)) if v.task == "time_calls"]
+    assert [v.why for v in verdicts if not v.loses_points] == ["solution"]
+    assert any(v.passes_visible for v in verdicts if v.why != "solution")
+
+
+def test_tasks_with_labkit_twins_have_names_no_other_lab_uses():
+    """TWINS is keyed by task grade_id for every lab at once: two labs with one task name would share guards."""
+    from labkit.grading import TWINS
+
+    owners = {}
+    for lab in discover():
+        nb = lab.read()
+        for answer in task_cells(nb):
+            owners.setdefault(grade_id(nb.cells[answer]), []).append(lab.assignment_id)
+    shared = {task: labs for task, labs in owners.items() if task in TWINS and len(labs) > 1}
+    assert not shared, f"tasks listed in labkit.grading.TWINS that several labs use: {shared}"

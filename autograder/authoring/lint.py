@@ -1,6 +1,7 @@
 """The lab linter: every rule of docs/authoring-labs.md that can be checked without running the notebook."""
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 
@@ -8,12 +9,16 @@ import yaml
 from nbformat import NotebookNode
 from nbgrader import utils
 
+from labkit.grading import TWINS
+
 from ..labs import Lab, grade_id, is_answer, is_test, task_cells
 
 MIN_AUTOGRADED_TASKS = 4
 MIN_WRONG_ANSWERS = 3
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "grade_id", "points"}
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+DELEGATION_WHY = "delegates to labkit"
+Twins = dict[str, tuple[str, ...]]
 
 
 def _metadata_problems(index: int, cell: NotebookNode) -> list[str]:
@@ -71,7 +76,70 @@ def _structure_problems(nb: NotebookNode) -> list[str]:
     return problems
 
 
-def _wrong_answer_problems(lab: Lab, nb: NotebookNode) -> list[str]:
+def _statements(source: str) -> list[ast.stmt]:
+    try:
+        return ast.parse(source).body
+    except SyntaxError:
+        return []
+
+
+def _called_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Expr):
+        node = node.value
+    if isinstance(node, ast.Call):
+        func = node.func
+        return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return None
+
+
+def _has_visible_check(visible: str) -> bool:
+    """An assert, or a call of a check_* helper, before the hidden block."""
+    for node in ast.walk(ast.Module(body=_statements(visible), type_ignores=[])):
+        if isinstance(node, ast.Assert) or (isinstance(node, ast.Call) and (_called_name(node) or "").startswith(
+                "check_")):
+            return True
+    return False
+
+
+def _forbids(source: str) -> str | None:
+    """The task named by a leading ``forbid_twins("task")`` statement, if the cell starts with one."""
+    body = _statements(source)
+    if body and _called_name(body[0]) == "forbid_twins":
+        args = body[0].value.args
+        if len(args) == 1 and isinstance(args[0], ast.Constant):
+            return args[0].value
+    return None
+
+
+def _v2_problems(nb: NotebookNode, twins: Twins) -> list[str]:
+    """Lab standard v2: partial credit over several test cells, visible checks first, twins forbidden."""
+    problems = []
+    for answer, tests in task_cells(nb).items():
+        task = grade_id(nb.cells[answer])
+        ids = [grade_id(nb.cells[i]) for i in tests]
+        points = sum(nb.cells[i].metadata["nbgrader"].get("points") or 0 for i in tests)
+        if points > 1 and len(tests) < 2:
+            problems.append(f"task {task!r} is worth {points:g} points: split them over at least two test cells "
+                            f"({task}_test for the core behaviour, then {task}_test_edges, ...)")
+        if ids and (ids[0] != f"{task}_test" or any(not (i or "").startswith(f"{task}_test_") for i in ids[1:])):
+            problems.append(f"task {task!r}: test cells must be named {task}_test, then {task}_test_<what> "
+                            f"(found {', '.join(map(str, ids))})")
+        for i in tests:
+            source = nb.cells[i].source
+            if not _has_visible_check(source.split(HIDDEN_BEGIN)[0]):
+                problems.append(f"cell {i} ({grade_id(nb.cells[i])}): needs a visible check (an assert or a "
+                                f"check_* call) before {HIDDEN_BEGIN}")
+            forbidden = _forbids(source)
+            if task in twins and forbidden != task:
+                problems.append(f"cell {i} ({grade_id(nb.cells[i])}): labkit has twins of {task!r} "
+                                f"({', '.join(twins[task])}); the first line must be forbid_twins({task!r})")
+            if forbidden is not None and forbidden not in twins:
+                problems.append(f"cell {i} ({grade_id(nb.cells[i])}): forbid_twins({forbidden!r}) names a task "
+                                f"that labkit.grading.TWINS does not list")
+    return problems
+
+
+def _wrong_answer_problems(lab: Lab, nb: NotebookNode, twins: Twins) -> list[str]:
     if not lab.wrong_answers.exists():
         return [f"missing {lab.wrong_answers.name} (at least {MIN_WRONG_ANSWERS} wrong answers per task)"]
     try:
@@ -89,15 +157,21 @@ def _wrong_answer_problems(lab: Lab, nb: NotebookNode) -> list[str]:
         for n, entry in enumerate(listed):
             if not isinstance(entry, dict) or not entry.get("why") or not entry.get("source"):
                 problems.append(f"{lab.wrong_answers.name}: {gid!r} entry {n + 1} needs 'why' and 'source'")
+        if gid in twins and not any(isinstance(e, dict) and str(e.get("why", "")).startswith(DELEGATION_WHY)
+                                    for e in listed):
+            problems.append(f"{lab.wrong_answers.name}: {gid!r} has labkit twins; add an entry whose why starts "
+                            f"with {DELEGATION_WHY!r} (an answer that calls {twins[gid][0]})")
     return problems
 
 
-def lint(lab: Lab) -> list[str]:
-    """Every problem found in one lab, as readable sentences; an empty list means the lab is clean."""
+def lint(lab: Lab, twins: Twins | None = None) -> list[str]:
+    """Every problem found in one lab, as readable sentences; an empty list means the lab is clean.
+    ``twins`` defaults to ``labkit.grading.TWINS`` (task grade_id -> labkit functions that do its job)."""
+    twins = TWINS if twins is None else twins
     try:
         nb = lab.read()
     except Exception as error:  # a broken notebook is a finding, not a crash of the linter
         return [f"cannot read {lab.notebook.name}: {error}"]
     problems = [p for i, c in enumerate(nb.cells) for p in _metadata_problems(i, c)]
-    problems += _structure_problems(nb) + _wrong_answer_problems(lab, nb)
+    problems += _structure_problems(nb) + _v2_problems(nb, twins) + _wrong_answer_problems(lab, nb, twins)
     return [f"{lab.assignment_id}: {p}" for p in problems]

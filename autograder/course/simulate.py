@@ -24,6 +24,11 @@ from ..labs import Lab, grade_id, is_answer, task_cells
 from .workspace import CourseError, Workspace, check
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
+# The parts of a model answer a student would not write: its bold heading (may span lines), the marking guide,
+# and notes on points such as "(1 point per part)".
+_MODEL_ANSWER_HEADING = re.compile(r"\A\s*\*\*Model answer.*?\*\*", re.S)
+_MARKING_GUIDE = re.compile(r"^\s*\*\*Marking guide.*", re.M | re.S)
+_POINTS_NOTE = re.compile(r"\s*\([^()]*\bpoints?\b[^()]*\)\.?")
 STUB = "raise NotImplementedError()"
 
 
@@ -59,11 +64,20 @@ class LabMaterial:
     @classmethod
     def of(cls, lab: Lab) -> LabMaterial:
         nb = lab.read()
-        solutions = {grade_id(c): _SOLUTION_MARKER.sub("", c.source) for c in nb.cells if utils.is_solution(c)}
+        solutions = {grade_id(c): _SOLUTION_MARKER.sub("", c.source) for c in nb.cells
+                     if utils.is_solution(c) and c.cell_type == "code"}
+        solutions |= {grade_id(c): written_answer(c.source) for c in nb.cells
+                      if utils.is_solution(c) and c.cell_type == "markdown"}
         wrong = {gid: [entry["source"] for entry in entries]
                  for gid, entries in (yaml.safe_load(lab.wrong_answers.read_text()) or {}).items()}
         autograded = [grade_id(nb.cells[i]) for i in task_cells(nb)]
         return cls(solutions, wrong, autograded)
+
+
+def written_answer(model: str) -> str:
+    """What a student who knows the answer writes: the model answer's text, without its heading and without
+    the marking guide (which is for the grader, and which no student's notebook would contain)."""
+    return _POINTS_NOTE.sub("", _MARKING_GUIDE.sub("", _MODEL_ANSWER_HEADING.sub("", model))).strip()
 
 
 def _solve(nb: NotebookNode, material: LabMaterial) -> NotebookNode:

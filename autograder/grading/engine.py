@@ -29,6 +29,7 @@ from .watch import Stop
 
 __all__ = ["Job", "WorkerError", "grade", "load", "save", "submitted_jobs"]
 REGRADE_WALL_FACTOR = 4  # how much longer the wall cap is when a submission is regraded alone
+LOG_BYTES = 1024 * 1024  # per log: a submission's nbgrader log; the workers' log is rotated past 5x this
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def _outcome(workspace: Workspace, api, payload: Payload, answer: dict | str, no
                                 "again on a quieter machine (the student's code is not at fault)")
         return outcome
     result = record(workspace, api, payload.assignment, payload.student, answer["notebooks"])
+    log = workspace.root / "logs" / payload.assignment / f"{payload.student}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text((result.get("log") or "")[-LOG_BYTES:] + "\n" + (result.get("error") or "")[-LOG_BYTES:])
     if not result.get("success"):
         lines = [x for x in ((result.get("error") or "") + "\n" + (result.get("log") or "")).splitlines()
                  if x.strip()]
@@ -117,7 +121,10 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
     bar = progress_bar(len(jobs), "grading", show=show_progress)
     bar.update(len(outcomes))
     again: list[Payload] = []
-    with open(log_dir / "worker.log", "a") as log:
+    worker_log = log_dir / "worker.log"
+    if worker_log.exists() and worker_log.stat().st_size > 5 * LOG_BYTES:
+        worker_log.replace(log_dir / "worker.log.1")  # one old log kept: bounded, and the last run's is there
+    with open(worker_log, "a") as log:
         for payload, answer in _results(_backend(workers, dask, log, job_timeout), payloads):
             job = Job(payload.assignment, payload.student)
             if _needs_regrade(answer):

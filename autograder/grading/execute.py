@@ -24,7 +24,18 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
 from . import probes
-from .sandbox import GiB, Limits, MiB, SandboxedKernelManager, claim_uid, probe, running_as
+from .sandbox import (
+    SOCKETS,
+    GiB,
+    Limits,
+    MiB,
+    SandboxedKernelManager,
+    claim_uid,
+    probe,
+    running_as,
+    scratch_root,
+    sweep,
+)
 from .watch import Stop, Watch
 
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
@@ -104,10 +115,13 @@ class Slot:
 
     def __init__(self, limits: Limits) -> None:
         self.uid, self._claim = claim_uid()
-        self.root = Path(tempfile.mkdtemp(prefix=f"substrate-sandbox-{self.uid}-"))
-        self.work, self.runtime = self.root / "work", self.root / "run"
+        sweep(self.uid)
+        scratch_root().mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f"substrate-sandbox-{self.uid}-", dir=scratch_root()))
+        self.work = self.root / "work"
+        self.work.mkdir()
+        self.runtime = Path(tempfile.mkdtemp(prefix=f"substrate-run-{self.uid}-", dir=SOCKETS))
         for folder in (self.work, self.runtime):
-            folder.mkdir()
             if os.geteuid() == 0:
                 os.chown(folder, self.uid, self.uid)
         self.km = SandboxedKernelManager(workdir=str(self.work), runtime=str(self.runtime),
@@ -126,6 +140,7 @@ class Slot:
             with contextlib.suppress(psutil.Error):
                 p.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.runtime, ignore_errors=True)
         os.close(self._claim)  # the user is free for the next kernel
         self._claim = None
 

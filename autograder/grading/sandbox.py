@@ -143,8 +143,28 @@ def running_as(uid: int) -> list[psutil.Process]:
     return found
 
 
+def scratch_root() -> Path:
+    """Where sandbox folders go: ``$SUBSTRATE_SANDBOX_ROOT`` (one grading run's own place), else the temp dir."""
+    return Path(os.environ.get("SUBSTRATE_SANDBOX_ROOT") or tempfile.gettempdir())
+
+
+# Unix socket paths are limited to about 100 bytes: the kernel's sockets live in a short folder of their own.
+SOCKETS = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+
+
+def _folders(uid: int) -> list[Path]:
+    return [*scratch_root().glob(f"substrate-sandbox-{uid}-*"), *SOCKETS.glob(f"substrate-run-{uid}-*")]
+
+
+def sweep(uid: int) -> None:
+    """Remove the folders a killed worker left for ``uid`` (the caller holds its claim, so none is in use)."""
+    for folder in _folders(uid):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def leftovers() -> tuple[list[psutil.Process], list[Path]]:
-    """Processes and sandbox folders of users no live kernel holds: what a grader left behind."""
+    """Processes and sandbox folders (in :func:`scratch_root`) of users no live kernel holds: what a grader left
+    behind."""
     processes, folders = [], []
     for uid in range(FIRST_UID, LAST_UID + 1):
         claim = _CLAIMS / str(uid)
@@ -158,7 +178,7 @@ def leftovers() -> tuple[list[psutil.Process], list[Path]]:
         finally:
             os.close(fd)
         processes += running_as(uid)
-        folders += list(Path(tempfile.gettempdir()).glob(f"substrate-sandbox-{uid}-*"))
+        folders += _folders(uid)
     return processes, folders
 
 

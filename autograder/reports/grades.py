@@ -7,8 +7,29 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 
-from ..course.workspace import Workspace
+from ..course.workspace import CourseError, Workspace
 from ..grading.outcome import Outcome
+
+CSV_NAME = "grades.csv"
+CSV_HEADER = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
+              "late_submission_penalty,score,max_score")  # nbgrader's CsvExportPlugin
+
+
+def csv_destination(to: Path, force: bool = False) -> Path:
+    """Where the grades CSV goes: ``to`` itself, or ``to/grades.csv`` when ``to`` is a folder.
+
+    An existing file is replaced only when it is an earlier grades CSV (nbgrader's header), or with ``force``.
+    """
+    destination = to / CSV_NAME if to.is_dir() else to
+    if destination.is_dir():
+        raise CourseError(f"{destination} is a folder; give --to a CSV file name or a folder without {CSV_NAME}")
+    if destination.exists() and not force:
+        with open(destination, errors="replace") as f:
+            first = f.readline().strip()
+        if first != CSV_HEADER:
+            raise CourseError(f"{destination} exists and is not a grades CSV written by export; nothing was "
+                              "written. Choose another --to, or pass --force to replace it")
+    return destination
 
 
 def export_csv(workspace: Workspace, destination: Path) -> Path:
@@ -19,15 +40,34 @@ def export_csv(workspace: Workspace, destination: Path) -> Path:
     return destination
 
 
-def export_notes(outcomes: list[Outcome], destination: Path) -> Path:
-    """What the grades CSV cannot say: which submissions failed to grade and why, and what else was noticed.
+def _released(workspace: Workspace, assignment: str) -> bool:
+    return (workspace.exchange / workspace.course_id / "outbound" / assignment).is_dir()
 
-    nbgrader's export shows 0 for a submission it could not grade; this file tells a 0 earned from a 0 failed.
+
+def export_notes(workspace: Workspace, outcomes: list[Outcome], destination: Path) -> Path:
+    """What the grades CSV cannot say: which submissions failed to grade and why, which labs were not released
+    or not submitted, and what else was noticed. One row per student and lab, like the grades CSV.
+
+    nbgrader's export shows 0 for a submission it could not grade and for a lab never released; this file tells
+    a 0 earned from a 0 failed or a 0 that means nothing yet.
     """
+    by_key = {(o.assignment, o.student): o for o in outcomes}
+    with workspace.gradebook() as gradebook:
+        assignments = sorted(a.name for a in gradebook.assignments)
+        students = sorted(s.id for s in gradebook.students)
+    released = {a: _released(workspace, a) for a in assignments}
+    keys = sorted({(a, s) for a in assignments for s in students} | set(by_key))
     with open(destination, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["assignment", "student", "status", "score", "max_score", "late_penalty", "notes"])
-        for o in outcomes:
+        for assignment, student in keys:
+            o = by_key.get((assignment, student))
+            if o is None:
+                status = "not submitted" if released.get(assignment, True) else "not released"
+                note = ("the lab was released but nothing was collected from this student" if status ==
+                        "not submitted" else "the lab has not been released to students yet; the 0 in the "
+                        "grades CSV means nothing")
+                o = Outcome(assignment, student, status, notes=[note])
             writer.writerow([o.assignment, o.student, o.status, o.score, o.max_score, o.late_penalty,
                              " | ".join(o.notes)])
     return destination
