@@ -18,7 +18,7 @@ CHROMIUM := /usr/bin/chromium
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 HUB_ARGS ?=
 
-.PHONY: demo test test-arm64 lab lint check-labs bench clean hub
+.PHONY: demo test test-arm64 lab lint check-labs bench bench-grading sandbox clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) sandbox
 	$(TEST_ENV) $(BIN)/substrate-labs demo --workspace $(DEMO_WORKSPACE) --replace-demo
 
 $(PROXY): deploy/hub/package.json deploy/hub/package-lock.json
@@ -37,7 +37,17 @@ $(PROXY): deploy/hub/package.json deploy/hub/package-lock.json
 $(CHROMIUM):
 	$(APT) update -qq && $(APT) install -y -qq chromium
 
-test: $(STAMP) $(PROXY) $(CHROMIUM)
+# The grading sandbox (bubblewrap, Debian package). Installs it when missing and apt can (root); says what to do
+# when it cannot. Tests of the sandbox fail without it: CI must test the real thing.
+sandbox:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+		  { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; }; } || \
+		{ echo "make sandbox: bubblewrap is missing and cannot be installed here; as root: apt-get install bubblewrap" >&2; exit 1; }
+	@bwrap --unshare-net --unshare-pid --ro-bind / / --dev /dev --proc /proc true || \
+		{ echo "make sandbox: bwrap is installed but cannot create namespaces here (container without privileges?)" >&2; exit 1; }
+
+test: $(STAMP) sandbox $(PROXY) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests labs
 
@@ -56,6 +66,9 @@ check-labs: $(STAMP)
 
 bench: $(STAMP)
 	$(TEST_ENV) $(BIN)/python benchmarks/lab_costs.py
+
+bench-grading: $(STAMP) sandbox  # nbgrader vs the engine (1, 2 workers) vs Dask on a class of real labs
+	$(TEST_ENV) $(BIN)/python benchmarks/grading.py
 
 # Removes the demo workspace (only if the demo created it), the arm64 root and caches; never a real class.
 clean:

@@ -20,7 +20,7 @@ from .course.late_policy import reapply_late_penalties
 from .course.simulate import DEFAULT_CLASS, simulate_class
 from .course.workspace import DEFAULT_COURSE_ID, DEMO_MARKER, CourseError, Workspace
 from .feedback.release import give_feedback
-from .grading import engine
+from .grading import engine, sandbox, summary
 from .labs import LABS_DIR, LabError, discover
 from .progress import bar as progress_bar
 from .reports import grades as report
@@ -99,14 +99,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
     jobs = engine.submitted_jobs(workspace, _assignments(workspace, args))
     if not jobs:
         raise CourseError(f"nothing to grade in {workspace.course / 'submitted'}: collect submissions first")
-    outcomes = engine.grade(workspace, jobs, job_timeout=args.job_timeout)
+    verdict = sandbox.probe()
+    print(verdict.message if verdict.isolated else f"WARNING: {verdict.message}",
+          file=sys.stdout if verdict.isolated else sys.stderr)
+    outcomes = engine.grade(workspace, jobs, job_timeout=args.job_timeout, workers=args.workers, dask=args.dask)
     engine.save(outcomes, _report_path(workspace))
+    print(summary.table(outcomes))
+    print(f"report: {_report_path(workspace)}; logs: {workspace.root / 'logs'}")
     failed = [o for o in outcomes if o.status == "failed"]
-    print(f"Graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions; "
-          f"report: {_report_path(workspace)}; logs: {workspace.root / 'logs'}")
-    for o in failed:
-        print(f"  FAILED {o.student} / {o.assignment}: {'; '.join(o.notes)}")
-    return 0
+    return 1 if failed and not getattr(args, "allow_failures", True) else 0
 
 
 def _by_lab(pairs: list[tuple[str, str]]) -> list[str]:
@@ -273,7 +274,7 @@ def parser() -> argparse.ArgumentParser:
                             "WORKSPACE/backups/ first)")
     command("simulate", cmd_simulate, "simulate a class fetching, working and submitting every lab",
             sources=True)
-    grade = command("grade", cmd_grade, "autograde every collected submission, one worker process at a time")
+    grade = command("grade", cmd_grade, "autograde every collected submission, each in its own sandbox, in parallel")
     feedback = command("feedback", cmd_feedback, "write feedback HTML (hidden tests removed) and release it; "
                        "submissions with written answers not yet marked are held back")
     feedback.add_argument("--partial", action="store_true",
@@ -291,6 +292,11 @@ def parser() -> argparse.ArgumentParser:
     for p in (grade, demo):
         p.add_argument("--job-timeout", type=float, default=600,
                        help="seconds one submission may take in all before it is stopped")
+        p.add_argument("--workers", type=int, help="sandboxed kernels at a time (default: the cores)")
+        p.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask cluster: a scheduler address "
+                       "(tcp://host:port), or 'local' for a LocalCluster of --workers processes")
+    grade.add_argument("--allow-failures", action="store_true",
+                       help="exit 0 even when some submissions could not be graded")
     for p in (export, demo):
         p.add_argument("--to", type=Path,
                        help="CSV file, or a folder (existing, or a new path without .csv) to write grades.csv in "

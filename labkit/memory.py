@@ -33,15 +33,17 @@ def _positive_int(value: object, what: str) -> int:
 def lines_touched(count: int, stride: int, itemsize: int = 8, line_bytes: int = 64, offset: int = 0) -> int:
     """Distinct cache lines holding any byte of ``count`` elements of ``itemsize`` bytes, element k at bytes
     [offset + k * stride, offset + k * stride + itemsize). ``stride`` is in bytes (numpy's ``strides``) and may be
-    zero or negative. Union of each element's line range [first, last], merged after sorting: O(count log count)."""
+    zero or negative. Union of each element's line range [first, last], in address order: O(count)."""
     if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
         raise ValueError(f"count must be a non-negative integer, got {count!r}")
     itemsize, line_bytes = _positive_int(itemsize, "itemsize"), _positive_int(line_bytes, "line_bytes")
     if count == 0:
         return 0
-    start = int(offset) + np.arange(int(count), dtype=np.int64) * int(stride)
-    first, last = np.sort(start // line_bytes), np.sort((start + itemsize - 1) // line_bytes)
-    # sorting first and last separately keeps the pairs: both are monotone in k when ordered by start
+    # walk the elements in increasing address order (reversed for a negative stride): then both ends of every
+    # element's line range increase, and a range adds the lines beyond the furthest line covered so far
+    k = np.arange(int(count), dtype=np.int64)
+    start = int(offset) + (k if stride >= 0 else k[::-1]) * int(stride)
+    first, last = start // line_bytes, (start + itemsize - 1) // line_bytes
     covered_before = np.concatenate([[first[0] - 1], np.maximum.accumulate(last)[:-1]])
     return int(np.clip(last - np.maximum(first, covered_before + 1) + 1, 0, None).sum())
 
@@ -83,16 +85,17 @@ def match_cache_levels(knees: Sequence[float], capacities: Sequence[float], max_
     return result
 
 
-def strided_sum_ns(strides: Sequence[int], *, count: int = 2**16, repeats: int = 5,
+def strided_sum_ns(strides: Sequence[int], *, array_bytes: int = 32 * 1024**2, repeats: int = 5,
                    time_calls: TimeCalls | None = None) -> np.ndarray:
-    """Nanoseconds per element of ``x[::s].sum()`` over ``count`` float64 elements at each stride ``s``
-    (in elements), the fastest of ``repeats`` calls; one array serves every stride. For figures only."""
+    """Nanoseconds per element of ``x[::s].sum()`` over one float64 array of ``array_bytes`` bytes at each
+    stride ``s`` (in elements), the fastest of ``repeats`` calls. The array stays the same, so every stride
+    reads from the same level of the hierarchy. For figures only."""
     timer = time_calls or timing.time_calls
-    data = np.ones(int(count) * max(int(s) for s in strides))
+    data = np.ones(int(array_bytes) // 8)
     result = []
     for s in strides:
-        view = data[: int(count) * int(s): int(s)]
-        result.append(min(timer(view.sum, repeats)) / int(count) * 1e9)
+        view = data[:: int(s)]
+        result.append(min(timer(view.sum, repeats)) / len(view) * 1e9)
     return np.array(result)
 
 

@@ -56,7 +56,7 @@ def test_match_cache_levels_on_a_synthetic_sweep():
 
 
 def test_measurements_return_one_positive_value_per_point():
-    assert np.all(memory.strided_sum_ns([1, 8], count=1024, repeats=2) > 0)
+    assert np.all(memory.strided_sum_ns([1, 8], array_bytes=8192, repeats=2) > 0)
     assert memory.stream_seconds("triad", 1024, repeats=2) > 0
     with pytest.raises(ValueError):
         memory.stream_seconds("saxpy", 10)

@@ -108,9 +108,9 @@ def test_wrong_answers_lose_points_but_right_ones_count(demo, lab):
     assert 0 < o["score"] < autograded_points(lab)
 
 
-@pytest.mark.parametrize("student", ["dana", "eve"])
+@pytest.mark.parametrize("student", ["dana", "eve", "gus"])
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.assignment_id)
-def test_code_that_raises_or_loops_costs_only_its_task(demo, lab, student):
+def test_code_that_raises_loops_or_kills_the_kernel_costs_only_its_task(demo, lab, student):
     o = outcome(demo, student, lab)
     assert (o["status"], o["score"]) == ("graded", autograded_points(lab) - last_task_points(lab))
 
@@ -127,11 +127,11 @@ def test_late_submission_loses_a_tenth_per_day(demo, lab):
     assert o["late_penalty"] == pytest.approx(0.2 * o["score"])
 
 
-@pytest.mark.parametrize("student, reason", [("gus", "kernel died"), ("hana", "not a readable notebook")])
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.assignment_id)
-def test_broken_submissions_are_reported_for_that_student(demo, lab, student, reason):
-    o = outcome(demo, student, lab)
-    assert o["status"] == "failed" and reason in o["notes"][0]
+def test_broken_submissions_are_reported_for_that_student(demo, lab):
+    o = outcome(demo, "hana", lab)
+    assert o["status"] == "failed" and "not a readable notebook" in o["notes"][0]
+    assert any("kernel died" in note for note in outcome(demo, "gus", lab)["notes"])
 
 
 def test_score_table_and_locations_are_printed(demo):
@@ -149,8 +149,8 @@ def test_grading_notes_tell_a_failed_zero_from_an_earned_one(demo):
         rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(f)}
     assert len(rows) == len(DEFAULT_CLASS) * len(LABS)
     for lab in LABS:
-        assert rows[("gus", lab.assignment_id)]["status"] == "failed"
-        assert "kernel died" in rows[("gus", lab.assignment_id)]["notes"]
+        assert rows[("hana", lab.assignment_id)]["status"] == "failed"
+        assert "not a readable notebook" in rows[("hana", lab.assignment_id)]["notes"]
         assert (rows[("ben", lab.assignment_id)]["status"], float(rows[("ben", lab.assignment_id)]["score"])) == \
             ("graded", 0.0)
 

@@ -31,6 +31,7 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOu
 
 from autograder.course.late_policy import PenaltyPerDay
 from autograder.feedback.preprocessors import HideTestTracebacks, MarkUnmarkedAnswers, QuietBenignChecksums
+from autograder.grading.noise import LIBRARY_NOISE
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 # Paths relative to this file: a copied or moved workspace is its own course, not a window on the original.
@@ -54,6 +55,9 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTraceba
                                     CSSHTMLHeaderPreprocessor]
 # The course's time zone: `substrate-labs build --due` without an offset is read in it. Dates are stored in UTC.
 c.SubstrateLabs.timezone = {timezone!r}
+# A test cell's stderr made only of library warnings does not zero a correct answer (autograder/grading/noise.py).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = LIBRARY_NOISE
 '''
 
 

@@ -1,29 +1,35 @@
-"""The grading engine: autograde every submission in a worker process, so one bad submission costs one result.
+"""The grading engine: prepare each submission, execute it in a sandbox, record it; one bad submission costs
+one result.
 
-nbgrader's own ``autograde`` stops or skips students when a submission is broken in some ways (a corrupt file,
-a loop that swallows interrupts, a crashed kernel). The engine feeds jobs to a worker one at a time, gives each
-a wall-clock budget, and when a worker hangs or dies it records that student's failure, starts a fresh worker
-and carries on. ``submitted/`` is only ever read. A kernel left behind by a killed worker exits by itself:
-ipykernel watches its parent process.
+The pipeline has three stages, each in its own module: :mod:`.prepare` (in this process: nbgrader's sanitising
+preprocessors, the integrity preflight, the payload as bytes), a backend (:mod:`.backends`: N local worker
+processes or a Dask cluster running :mod:`.execute` in bubblewrap), and :mod:`.record` (in this process only:
+nbgrader's scoring and the gradebook). A submission stopped because the *machine* was overloaded (its kernel
+barely ran) or because the grading machinery failed is graded again alone, with a longer wall cap, before
+anything is reported; only then is it reported failed, saying whose fault it was.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import selectors
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections import deque
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..course.workspace import Workspace
 from ..progress import bar as progress_bar
+from . import prepare
+from .backends import DaskBackend, LocalPool, Result, WorkerError
+from .execute import Payload
 from .outcome import Outcome
+from .record import record
+from .sandbox import probe
+from .watch import Stop
+
+__all__ = ["Job", "WorkerError", "grade", "load", "save", "submitted_jobs"]
+REGRADE_WALL_FACTOR = 4  # how much longer the wall cap is when a submission is regraded alone
+LOG_BYTES = 1024 * 1024  # per log: a submission's nbgrader log; the workers' log is rotated past 5x this
 
 
 @dataclass(frozen=True)
@@ -44,87 +50,104 @@ def submitted_jobs(workspace: Workspace, assignments: list[str] | None = None) -
                   key=lambda j: (j.assignment, j.student))
 
 
-class WorkerError(RuntimeError):
-    """A grading worker could not start: the environment is broken, not a submission."""
+def _needs_regrade(answer: dict | str) -> bool:
+    """The machine's fault, not the code's: a failed worker, or a cell stopped by the overload cap."""
+    return isinstance(answer, str) or any(s["kind"] == "overloaded" for s in answer["stops"])
 
 
-class _Worker:
-    def __init__(self, workspace: Workspace, stderr, startup_timeout: float = 120) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grading.worker", str(workspace.root)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.process.stdout, selectors.EVENT_READ)
-        if not isinstance(self._answer(startup_timeout), dict):
-            self.stop(kill=True)
-            raise WorkerError(f"the grading worker did not start; see {stderr.name}")
-
-    def _answer(self, timeout: float) -> dict | str:
-        """The worker's next line, or why there is none: "silent" (not in time) or "died"."""
-        if not self.selector.select(timeout):
-            return "silent"
-        line = self.process.stdout.readline()
-        return json.loads(line) if line else "died"
-
-    def ask(self, job: Job, timeout: float) -> dict | str:
-        """The worker's answer, or a sentence saying why there is none."""
-        self.process.stdin.write(json.dumps(asdict(job)) + "\n")
-        self.process.stdin.flush()
-        answer = self._answer(timeout)
-        if answer == "died":
-            return f"the grading process died (exit code {self.process.wait()}) while running this submission"
-        if answer == "silent":
-            return f"grading took longer than the {timeout:g} s budget for one submission and was stopped"
-        return answer
-
-    def stop(self, kill: bool = False) -> None:
-        if kill:
-            # The worker's session; a kernel has a session of its own and exits when its parent is gone.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        else:
-            self.process.stdin.close()
-        self.process.wait()
-        self.selector.close()
+def _outcome(workspace: Workspace, api, payload: Payload, answer: dict | str, notes: list[str],
+             regraded: bool) -> Outcome:
+    outcome = Outcome(payload.assignment, payload.student, "failed", notes=list(notes), regraded=regraded)
+    if isinstance(answer, str):
+        outcome.notes.insert(0, f"grader failure, not the student's: {answer}"
+                                + (" (also when graded again alone)" if regraded else ""))
+        return outcome
+    stops = [Stop(**s) for s in answer["stops"]]
+    outcome.notes += [s.sentence(payload.cell_timeout) for s in stops] + answer["findings"]
+    outcome.seconds, outcome.cpu_seconds = answer["seconds"], answer["cpu_seconds"]
+    outcome.peak_memory_mib = round(answer["peak_memory"] / 2**20, 1)
+    outcome.sandbox = answer["sandbox"]
+    outcome.integrity = "tampering detected" if any("replaced" in f or "hides" in f or "reported success" in f
+                                                    for f in answer["findings"]) else "clean"
+    if regraded and any(s.kind == "overloaded" for s in stops):
+        outcome.notes.insert(0, "the grader was overloaded even when this submission was graded alone; grade it "
+                                "again on a quieter machine (the student's code is not at fault)")
+        return outcome
+    result = record(workspace, api, payload.assignment, payload.student, answer["notebooks"])
+    log = workspace.root / "logs" / payload.assignment / f"{payload.student}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text((result.get("log") or "")[-LOG_BYTES:] + "\n" + (result.get("error") or "")[-LOG_BYTES:])
+    if not result.get("success"):
+        lines = [x for x in ((result.get("error") or "") + "\n" + (result.get("log") or "")).splitlines()
+                 if x.strip()]
+        outcome.notes.insert(0, f"nbgrader could not record the grades: {(lines or ['no message'])[-1][:300]}")
+        return outcome
+    outcome.status = "graded"
+    outcome.score, outcome.max_score = result["score"], result["max_score"]
+    outcome.late_penalty = result["late_penalty"]
+    return outcome
 
 
-def _discard_partial_grading(workspace: Workspace, job: Job) -> None:
-    """Remove what a stopped worker half wrote to autograded/ (derived data, never the submission), so no
-    feedback is made from it; nbgrader does the same when it fails by itself."""
-    partial = workspace.course / "autograded" / job.student / job.assignment
-    if partial.exists():
-        shutil.rmtree(partial)
+def _backend(workers: int, dask: str | None, log, job_timeout: float):
+    if dask:
+        return DaskBackend(None if dask == "local" else dask, workers)
+    return LocalPool(workers, log, job_timeout)
 
 
-def grade(workspace: Workspace, jobs: list[Job], *, job_timeout: float = 600, show_progress: bool = True
+def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, dask: str | None = None,
+          job_timeout: float = 600, show_progress: bool = True, settings: prepare.Settings | None = None
           ) -> list[Outcome]:
-    """Autograde each job; always returns one outcome per job, in order."""
+    """Grade each job; always returns one outcome per job, in the order of ``jobs``.
+
+    ``dask`` is a scheduler address, or ``"local"`` for a LocalCluster of ``workers`` processes.
+    """
+    workers = workers or os.cpu_count() or 1
     log_dir = workspace.root / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    outcomes: list[Outcome] = []
-    pending = deque(jobs)
+    api = workspace.api()
+    settings = settings or prepare.settings_from_course(workspace)
+    outcomes: dict[Job, Outcome] = {}
+    payloads: list[Payload] = []
+    notes: dict[Job, list[str]] = {}
+    for job in jobs:
+        try:
+            payload, notes[job] = prepare.payload(workspace, api.config, job.assignment, job.student, settings)
+        except prepare.Unfit as unfit:
+            outcomes[job] = Outcome(job.assignment, job.student, "failed", notes=[str(unfit)],
+                                    sandbox=probe().message)
+            _discard(workspace, job)
+        else:
+            payloads.append(payload)
     bar = progress_bar(len(jobs), "grading", show=show_progress)
-    with open(log_dir / "worker.log", "a") as stderr:
-        while pending:
-            worker = _Worker(workspace, stderr)
-            while pending:
-                job = pending.popleft()
-                bar.set_postfix_str(f"{job.student} {job.assignment}")
-                started = time.monotonic()
-                answer = worker.ask(job, job_timeout)
-                bar.update()
-                if isinstance(answer, dict):
-                    outcomes.append(Outcome(**answer))
-                    continue
-                outcomes.append(Outcome(job.assignment, job.student, "failed", notes=[answer],
-                                        seconds=round(time.monotonic() - started, 2)))
-                worker.stop(kill=True)
-                _discard_partial_grading(workspace, job)
-                break
-            else:
-                worker.stop()
+    bar.update(len(outcomes))
+    again: list[Payload] = []
+    worker_log = log_dir / "worker.log"
+    if worker_log.exists() and worker_log.stat().st_size > 5 * LOG_BYTES:
+        worker_log.replace(log_dir / "worker.log.1")  # one old log kept: bounded, and the last run's is there
+    with open(worker_log, "a") as log:
+        for payload, answer in _results(_backend(workers, dask, log, job_timeout), payloads):
+            job = Job(payload.assignment, payload.student)
+            if _needs_regrade(answer):
+                again.append(replace(payload, wall_factor=payload.wall_factor * REGRADE_WALL_FACTOR))
+                continue
+            outcomes[job] = _outcome(workspace, api, payload, answer, notes[job], regraded=False)
+            bar.set_postfix_str(f"{job.student} {job.assignment}")
+            bar.update()
+        for payload, answer in _results(LocalPool(1, log, job_timeout * REGRADE_WALL_FACTOR), again):
+            job = Job(payload.assignment, payload.student)
+            outcomes[job] = _outcome(workspace, api, payload, answer, notes[job], regraded=True)
+            bar.update()
     bar.close()
-    return outcomes
+    return [outcomes[job] for job in jobs]
+
+
+def _results(backend, payloads: list[Payload]) -> Iterator[Result]:
+    return backend.run(payloads) if payloads else iter(())
+
+
+def _discard(workspace: Workspace, job: Job) -> None:
+    """No half-graded output is left for feedback to be made from (nbgrader does the same when it fails)."""
+    shutil.rmtree(workspace.course / "autograded" / job.student / job.assignment, ignore_errors=True)
 
 
 def save(outcomes: list[Outcome], path: Path) -> None:

@@ -1,0 +1,98 @@
+"""Stage 1, in the grader: turn one collected submission into a :class:`Payload` a sandbox can execute.
+
+The notebooks go through nbgrader's own sanitising preprocessors (clear outputs, restore the test and locked
+cells from the gradebook, fix the kernelspec, check the metadata), exactly as ``nbgrader autograde`` does
+before it executes, so pre-filled (forged) outputs and edited tests are gone before any student code runs.
+Other files travel as bytes; symlinks never travel (a link to ``source/`` would otherwise carry solutions
+into the sandbox). Nothing in ``submitted/`` is modified.
+"""
+from __future__ import annotations
+
+import base64
+import fnmatch
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.converters import Autograde
+
+from ..course.workspace import Workspace
+from .execute import Payload
+from .integrity import check_submission
+from .sandbox import Limits, MiB
+
+MAX_SUBMISSION_BYTES = 50 * MiB
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the engine grades; the per-cell limit comes from the course (``c.Execute.timeout``)."""
+
+    cell_timeout: float = 30.0
+    wall_factor: float = 10.0
+    cpu_budget: float = 600.0
+    max_output_bytes: int = 2 * MiB
+    limits: Limits = Limits()
+
+
+class Unfit(Exception):
+    """The submission cannot be graded as it is; the message is for the student's report."""
+
+
+def settings_from_course(workspace: Workspace, **overrides) -> Settings:
+    timeout = workspace.config().Execute.get("timeout", 30)
+    return Settings(cell_timeout=float(timeout if timeout is not None else 30), **overrides)
+
+
+def _sanitise(workspace: Workspace, config, path: Path, assignment: str, student: str) -> str:
+    resources = {"unique_key": path.stem, "nbgrader": {"student": student, "assignment": assignment,
+                                                       "notebook": path.stem, "db_url": workspace.db_url}}
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    steps = (config.Autograde.get("sanitize_preprocessors")
+             or Autograde.class_traits()["sanitize_preprocessors"].default())
+    for preprocessor in steps:
+        nb, resources = preprocessor(config=config)(nb, resources)
+    return nbformat.writes(nb)
+
+
+def _files(folder: Path, ignore: list[str], skip: set[str]) -> tuple[dict[str, bytes], list[str]]:
+    files, notes = {}, []
+    for path in sorted(folder.rglob("*")):
+        name = str(path.relative_to(folder))
+        if path.is_symlink():
+            notes.append(f"{name} is a symbolic link; it was not given to the notebook")
+        elif path.is_file() and name not in skip and not any(fnmatch.fnmatch(path.name, p) for p in ignore):
+            files[name] = path.read_bytes()
+    return files, notes
+
+
+def payload(workspace: Workspace, config, assignment: str, student: str, settings: Settings
+            ) -> tuple[Payload, list[str]]:
+    """The payload and the notes an instructor should see; raises :class:`Unfit`."""
+    submitted = workspace.course / "submitted" / student / assignment
+    source = workspace.course / "source" / assignment
+    findings = check_submission(submitted, source)
+    if findings.fatal:
+        raise Unfit("; ".join(findings.fatal))
+    names = sorted(p.name for p in source.glob("*.ipynb") if (submitted / p.name).is_file()
+                   and not (submitted / p.name).is_symlink())
+    if not names:
+        raise Unfit(f"no notebook of the lab ({', '.join(p.name for p in source.glob('*.ipynb'))}) is in the "
+                    "submission (renamed?); the student should submit it under its original name")
+    ignore = list(config.CourseDirectory.get("ignore", [".ipynb_checkpoints", "*.pyc", "__pycache__",
+                                                          "feedback"]))
+    files, notes = _files(submitted, ignore, set(names))
+    # nbgrader overwrites the student's copies of the lab's other files with the source versions
+    source_files, _ = _files(source, ignore, {p.name for p in source.glob("*.ipynb")})
+    files.update(source_files)
+    if sum(map(len, files.values())) > MAX_SUBMISSION_BYTES:
+        raise Unfit(f"the submission's files exceed {MAX_SUBMISSION_BYTES // MiB} MiB")
+    try:
+        notebooks = {name: _sanitise(workspace, config, submitted / name, assignment, student) for name in names}
+    except Exception as error:  # nbgrader's checks raise on metadata they cannot use; the student is told
+        raise Unfit(f"nbgrader cannot use this notebook ({str(error).splitlines()[0][:200]})") from None
+    return Payload(assignment, student, notebooks,
+                   files={k: base64.b64encode(v).decode() for k, v in files.items()},
+                   cell_timeout=settings.cell_timeout, wall_factor=settings.wall_factor,
+                   cpu_budget=settings.cpu_budget, max_output_bytes=settings.max_output_bytes,
+                   limits=asdict(settings.limits)), findings.notes + notes
