@@ -76,7 +76,8 @@ def page_text(path: Path) -> str:
 def demo(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("demo") / "classroom"
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "demo", "--workspace", str(workspace),
-                          "--cell-timeout", str(CELL_TIMEOUT)], capture_output=True, text=True, timeout=1200)
+                          "--cell-timeout", str(CELL_TIMEOUT)], capture_output=True, text=True,
+                         timeout=3600)  # a guard against a hang, not a speed check: a loaded machine is normal
     assert run.returncode == 0, run.stderr[-3000:]
     outcomes = json.loads((workspace / "reports" / "grading.json").read_text())
     return workspace, run.stdout, {(o["student"], o["assignment"]): o for o in outcomes}
