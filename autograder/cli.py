@@ -288,7 +288,8 @@ def parser() -> argparse.ArgumentParser:
     build_options(demo)
     demo.add_argument("--replace-demo", action="store_true",
                       help="start over in a workspace an earlier demo created (never any other workspace)")
-    demo.set_defaults(cell_timeout=10, force=False, partial=True, format="nbgrader")  # the loop costs one cell
+    # the simulated infinite loop costs one cell; the demo exports nbgrader's CSV
+    demo.set_defaults(cell_timeout=10, force=False, partial=True, format="nbgrader")
     for p in (grade, demo):
         p.add_argument("--job-timeout", type=float, default=600,
                        help="seconds one submission may take in all before it is stopped")
