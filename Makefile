@@ -1,6 +1,7 @@
 # Substrate Labs: two commands do all the set-up on a fresh machine (Python 3.10+ with venv and pip).
 #   make demo   build a demo course in build/demo, simulate a class, grade it, write grades and feedback
 #   make test   every test (CI runs exactly this)
+#   make hub    a classroom on this machine: JupyterHub + nbgrader on 127.0.0.1 (HUB_ARGS="--help" for options)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -10,7 +11,14 @@ DEMO_WORKSPACE ?= build/demo
 # Reproducible numerics and timings: one BLAS/OpenMP thread, fixed hash seed (set order in printed output).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 PATH="$(BIN):$$PATH"
 
-.PHONY: demo test test-arm64 lab lint check-labs bench bench-grading sandbox clean
+# The hub's proxy (npm, pinned in deploy/hub/package-lock.json) and Debian's Chromium for the browser test
+# (Playwright drives it; no browser is ever downloaded). Both install once; root installs with apt directly.
+PROXY := deploy/hub/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+HUB_ARGS ?=
+
+.PHONY: demo test test-arm64 lab lint check-labs bench bench-grading sandbox clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +39,23 @@ sandbox:
 	@bwrap --unshare-net --unshare-pid --ro-bind / / --dev /dev --proc /proc true || \
 		{ echo "make sandbox: bwrap is installed but cannot create namespaces here (container without privileges?)" >&2; exit 1; }
 
-test: $(STAMP) sandbox
+$(PROXY): deploy/hub/package.json deploy/hub/package-lock.json
+	command -v npm >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nodejs npm; }
+	npm ci --prefix deploy/hub --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHROMIUM):
+	$(APT) update -qq && $(APT) install -y -qq chromium
+
+test: $(STAMP) sandbox $(PROXY) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests labs
 
 lab: $(STAMP)  # JupyterLab on the labs, for students and authors (local only; root only in containers)
 	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir labs $(if $(filter 0,$(shell id -u)),--allow-root)
+
+hub: $(STAMP) $(PROXY)  # Ctrl-C stops it; accounts and course persist in build/hub
+	$(BIN)/python -m deploy.hub.launch $(HUB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .authoring.lint import lint
 from .course.build import DEFAULT_TIMEZONE, build_course
+from .course.late_policy import reapply_late_penalties
 from .course.simulate import DEFAULT_CLASS, simulate_class
 from .course.workspace import DEFAULT_COURSE_ID, DEMO_MARKER, CourseError, Workspace
 from .feedback.release import give_feedback
@@ -23,6 +24,7 @@ from .grading import engine, sandbox, summary
 from .labs import LABS_DIR, LabError, discover
 from .progress import bar as progress_bar
 from .reports import grades as report
+from .reports import lms
 
 DEFAULT_WORKSPACE = Path("build/classroom")
 DEMO_WORKSPACE = Path("build/demo")
@@ -117,6 +119,7 @@ def _by_lab(pairs: list[tuple[str, str]]) -> list[str]:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     workspace = _course(args)
+    reapply_late_penalties(workspace)  # marks entered by hand since grading are penalised too
     result = give_feedback(workspace, _assignments(workspace, args), partial=args.partial)
     print(f"{len(result.files)} feedback files written to {workspace.course / 'feedback'}; "
           f"{len(result.released)} submissions' feedback released to the students")
@@ -134,7 +137,16 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     workspace = _course(args)
+    if args.format in lms.FORMATS:
+        destination = lms.destination(args.to or workspace.root / "reports", args.format, args.force)
+        reapply_late_penalties(workspace)  # marks entered by hand since grading are penalised too
+        grades = lms.collect(workspace)
+        print(f"{args.format.capitalize()} gradebook import CSV: {lms.write(grades, args.format, destination)}")
+        for item in grades.pending:
+            print(f"  left blank (written answers still to grade in formgrader): {item}")
+        return 0
     destination = report.csv_destination(args.to or workspace.root / "reports" / report.CSV_NAME, args.force)
+    reapply_late_penalties(workspace)
     report.export_csv(workspace, destination)
     outcomes = engine.load(_report_path(workspace))
     print(report.score_table(workspace, outcomes))
@@ -268,6 +280,9 @@ def parser() -> argparse.ArgumentParser:
     feedback.add_argument("--partial", action="store_true",
                           help="release those too, marked \"written answers not yet marked\"")
     export = command("export", cmd_export, "write the grades CSV and print the score table", labs=False)
+    export.add_argument("--format", choices=["nbgrader", *lms.FORMATS], default="nbgrader",
+                        help="nbgrader's CSV (default), or a learning platform's gradebook import CSV "
+                             "(default: WORKSPACE/reports/grades-FORMAT.csv)")
     demo = command("demo", cmd_demo, "build, simulate, grade, give feedback and export in a demo workspace",
                    sources=True, default_workspace=DEMO_WORKSPACE)
     build_options(demo)
@@ -284,7 +299,8 @@ def parser() -> argparse.ArgumentParser:
                        help="exit 0 even when some submissions could not be graded")
     for p in (export, demo):
         p.add_argument("--to", type=Path,
-                       help="CSV file, or a folder to write grades.csv in (default: WORKSPACE/reports/grades.csv)")
+                       help="CSV file, or a folder (existing, or a new path without .csv) to write grades.csv in "
+                            "(default: WORKSPACE/reports/grades.csv)")
     export.add_argument("--force", action="store_true", help="replace a --to file that is not a grades CSV")
     command("lint", cmd_lint, "check every lab against the authoring rules", workspace=False, sources=True)
     check = command("check-lab", cmd_check_lab, "grade every known wrong answer (each must lose points) and run "

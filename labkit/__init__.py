@@ -10,6 +10,10 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.checks``: assertions whose messages say what was checked and what came out
 - ``labkit.numerics``: unit roundoff and Higham's gamma_n, for derived tolerances
 - ``labkit.models``: the digits MLP (numpy references, seeded training, ONNX export) shared by labs 02, 10-13
+- ``labkit.memory``: cache lines of strided reads, STREAM byte accounting, knees matched to caches (lab 04)
+- ``labkit.cachesim``: an LRU set-associative cache simulator and the blocked transpose it checks (lab 04)
+- ``labkit.ortperf``: ONNX Runtime session options, optimisation levels, profiles, batching, IOBinding (lab 10)
+- ``labkit.concurrency``: CPU vs wall time, thread and spawn pools, private counts, BLAS thread limits (lab 07)
 """
 
 __version__ = "0.1.0"

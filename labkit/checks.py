@@ -90,6 +90,7 @@ def check_raises(expected: type[BaseException] | tuple[type[BaseException], ...]
     except expected as error:
         return error
     except Exception as error:
-        raise AssertionError(f"expected {names} for {what}, but it raised {type(error).__name__}: {error}") from None
+        detail = f": {error}" if str(error) else ""
+        raise AssertionError(f"expected {names} for {what}, but it raised {type(error).__name__}{detail}") from None
     shown = f" {_brief(result)}" if show_values else " a value"
     raise AssertionError(f"expected {names} for {what}, but it returned{shown}")

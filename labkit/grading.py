@@ -38,6 +38,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "fp_lanes": ("labkit.listings.fp_lanes",),
     "loop_profile": ("labkit.listings.loop_profile", "labkit.listings.fp_lanes"),
     # -- lab 04 --
+    "lines_touched": ("labkit.memory.lines_touched",),
+    "match_cache_levels": ("labkit.memory.match_cache_levels",),
+    "stream_traffic_bytes": ("labkit.memory.stream_traffic_bytes",),
+    "cache_misses": ("labkit.cachesim.cache_misses",),
+    "transpose_lines": ("labkit.cachesim.transpose_lines",),
     # -- lab 05 --
     # -- lab 06 --
     "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
@@ -46,9 +51,19 @@ TWINS: dict[str, tuple[str, ...]] = {
     "fit_serial_fraction": ("labkit.scaling.fit_serial_fraction", "labkit.scaling._ols_serial_fraction"),
     "cheapest_offer": ("labkit.scaling.cheapest_offer", "labkit.scaling.job_seconds", "labkit.scaling.job_cost"),
     # -- lab 07 --
+    "cpu_wall_report": ("labkit.concurrency.cpu_wall_report",),
+    "thread_map": ("labkit.concurrency.thread_map",),
+    "spawn_map": ("labkit.concurrency.spawn_map", "labkit.concurrency.spawn_pool"),
+    "fill_private_counts": ("labkit.concurrency.fill_private_counts",),
+    "run_with_blas_threads": ("labkit.concurrency.run_with_blas_threads",),
     # -- lab 08 --
     # -- lab 09 --
     # -- lab 10 --
+    "ort_options": ("labkit.ortperf.make_options",),
+    "optimized_op_types": ("labkit.ortperf.optimized_op_types",),
+    "op_time_totals": ("labkit.ortperf.op_time_totals",),
+    "throughput_table": ("labkit.ortperf.throughput_table",),
+    "run_with_iobinding": ("labkit.ortperf.run_with_iobinding",),
     # -- lab 11 --
     # -- lab 12 --
     # -- lab 13 --

@@ -191,7 +191,7 @@ def _successors(blocks_: list[Block]) -> list[set[int]]:
     return successors
 
 
-def _cycles(successors: list[set[int]]) -> list[list[int]]:
+def _cycles(successors: dict[int, set[int]]) -> list[list[int]]:
     """Strongly connected components that contain a cycle (Tarjan), each as sorted block indices."""
     index: dict[int, int] = {}
     low: dict[int, int] = {}
@@ -220,23 +220,40 @@ def _cycles(successors: list[set[int]]) -> list[list[int]]:
             if len(component) > 1 or v in successors[v]:
                 found.append(sorted(component))
 
-    for v in range(len(successors)):
+    for v in sorted(successors):
         if v not in index:
             visit(v)
     return found
 
 
+def _innermost(successors: dict[int, set[int]], predecessors: list[set[int]]) -> list[list[int]]:
+    """Innermost cycles: in each component, cut the edges back into its entry blocks and look again inside."""
+    result = []
+    for component in _cycles(successors):
+        members = set(component)
+        entries = {v for v in component if predecessors[v] - members} or {component[0]}
+        inside = {v: {w for w in successors[v] if w in members and w not in entries} for v in component}
+        result.extend(_innermost(inside, predecessors) or [component])
+    return result
+
+
 def loops(body: list[str]) -> list[Loop]:
-    """The loops of one function body, in listing order, each with its instructions in listing order.
+    """The innermost loops of one function body, in listing order, each with its instructions in order.
 
     A loop is a set of blocks that can all reach each other (a strongly connected component of the control
-    flow graph). Unlike natural-loop detection this also finds the rotated loops compilers emit with two entry
-    points (a remainder loop entered at its top and in its middle); nested loops come out as one loop.
+    flow graph); inside one, the edges back to its entry blocks are cut and the search repeats, so a nested
+    loop gives its inner loops. Unlike natural-loop detection this also finds the rotated loops compilers emit
+    with two entry points (a remainder loop entered at its top and in its middle).
     """
     blocks_ = blocks(body)
+    successors = dict(enumerate(_successors(blocks_)))
+    predecessors: list[set[int]] = [set() for _ in blocks_]
+    for v, targets in successors.items():
+        for w in targets:
+            predecessors[w].add(v)
     result = [Loop(blocks_[c[0]].label, tuple(blocks_[i].label for i in c),
                    tuple(ins for i in c for ins in blocks_[i].instructions))
-              for c in _cycles(_successors(blocks_))]
+              for c in _innermost(successors, predecessors)]
     return sorted(result, key=lambda loop: [b.label for b in blocks_].index(loop.header))
 
 

@@ -139,3 +139,18 @@ def test_records_read_outputs_as_nbgrader_judges_them_and_survive_a_round_trip(t
     run = NotebookRecord("01-x", "aarch64", {4: record, 5: failed}, seconds=12.5)
     run.save(tmp_path / "run.json")
     assert NotebookRecord.load(tmp_path / "run.json") == run
+
+
+def test_the_report_gives_one_row_per_lab_with_its_verdict_and_lists_problems_and_hints_below():
+    from autograder.arm64.report import render
+    nb = _lab()
+    ok = compare_lab("01-x", plan(nb), _run("x86_64", TEXTS, seconds=8.0), _run("aarch64", TEXTS, seconds=74.0))
+    bad_run = _run("aarch64", {**TEXTS, 4: "timing 3.0 s\n", 5: "accuracy 0.5.\n"})
+    bad = compare_lab("02-y", plan(nb), _run("x86_64", TEXTS), bad_run)
+    text = render([(ok, _run("x86_64", TEXTS, seconds=8.0), _run("aarch64", TEXTS, seconds=74.0)),
+                   (bad, _run("x86_64", TEXTS), bad_run)])
+    rows = text.splitlines()
+    assert rows[2].startswith("01-x") and rows[2].rstrip().endswith("ok") and " 74 s " in rows[2]
+    assert rows[3].startswith("02-y") and rows[3].rstrip().endswith("FAILED")
+    assert "02-y:\n  - cell 5: 1 of 1 numbers outside the tolerance" in text
+    assert "02-y: untagged cells whose output differs" in text and "01-x: untagged" not in text

@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -115,6 +115,13 @@ def test_demo_starts_over_only_in_its_own_workspace_and_only_when_asked(tmp_path
     (earlier / "course").mkdir()
     assert main(["demo", "--workspace", str(earlier), "--labs-dir", str(labs_dir)]) == 2
     assert "--replace-demo" in one_paragraph(capsys.readouterr().err) and (earlier / "course").is_dir()
+
+
+def test_a_simulated_class_is_never_mixed_into_a_course_with_students(course, labs_dir, capsys):
+    before = digest(course.root)
+    assert main(["simulate", "--workspace", str(course.root), "--labs-dir", str(labs_dir)]) == 2
+    assert "has students of its own (stu)" in one_paragraph(capsys.readouterr().err)
+    assert digest(course.root) == before
 
 
 def test_demo_and_a_real_class_have_different_default_workspaces():
@@ -274,6 +281,23 @@ def test_an_unknown_time_zone_is_a_clear_error(tmp_path, labs_dir, capsys):
     assert "unknown time zone 'Mars/Base'" in one_paragraph(capsys.readouterr().err)
 
 
+def test_marks_entered_after_grading_are_late_penalised_too(graded, capsys):
+    """nbgrader penalises the autograded score only; a late student's hand-marked answers must not escape."""
+    with graded.gradebook() as gradebook:
+        submission = gradebook.find_submission("00-tiny", "ada")
+        submission.timestamp = submission.assignment.duedate + timedelta(days=1, hours=12)  # two started days
+        grade = gradebook.find_grade("why", "tiny", "00-tiny", "ada")
+        grade.manual_score, grade.needs_manual_grade = 1.0, False
+        gradebook.db.commit()
+    assert main(["export", "--workspace", str(graded.root)]) == 0
+    with graded.gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("tiny", "00-tiny", "ada")
+        assert notebook.score == 5.0 and notebook.late_submission_penalty == pytest.approx(0.2 * 5.0)
+    with open(graded.root / "reports" / "grades.csv") as f:
+        ada = next(r for r in csv.DictReader(f) if (r["student_id"], r["assignment"]) == ("ada", "00-tiny"))
+    assert float(ada["score"]) == pytest.approx(4.0)
+
+
 # --- 4. feedback before hand marking is held back, or visibly provisional ---------------------------------------
 
 def test_feedback_holds_back_submissions_whose_written_answers_are_unmarked(graded, capsys):
@@ -340,11 +364,15 @@ def test_a_missing_gradebook_is_not_silently_recreated(graded, capsys):
     assert not graded.gradebook_file.exists()
 
 
-def test_export_to_an_existing_folder_writes_inside_it(graded, tmp_path, capsys):
+@pytest.mark.parametrize("exists", [True, False])
+def test_export_to_a_folder_writes_inside_it(graded, tmp_path, exists):
     out = tmp_path / "grades-for-registrar"
-    out.mkdir()
+    if exists:
+        out.mkdir()
     assert main(["export", "--workspace", str(graded.root), "--to", str(out)]) == 0
     assert (out / "grades.csv").is_file() and (out / "grading-notes.csv").is_file()
+    assert main(["export", "--workspace", str(graded.root), "--to", str(tmp_path / "term.csv")]) == 0
+    assert (tmp_path / "term.csv").is_file()
 
 
 def test_export_never_overwrites_a_file_that_is_not_a_grades_csv_without_force(graded, tmp_path, capsys):

@@ -73,6 +73,8 @@ def test_check_raises_returns_the_error_and_reports_what_happened_instead():
     assert message(check_raises, ValueError, lambda: 7, what="n", show_values=False).endswith("returned a value")
     assert message(check_raises, (ValueError, TypeError), lambda: 1 / 0, what="n") == \
         "expected ValueError or TypeError for n, but it raised ZeroDivisionError: division by zero"
+    assert message(check_raises, ValueError, lambda: [][0:0] or next(iter(())), what="n") == \
+        "expected ValueError for n, but it raised StopIteration"  # no ': ' after an exception without a message
 
 
 def test_unit_roundoff_is_half_the_gap_above_one():

@@ -164,3 +164,25 @@ def test_regenerating_reproduces_the_shipped_listings(tmp_path):
     subprocess.run([sys.executable, "regenerate_listings.py"], cwd=tmp_path, check=True, capture_output=True)
     for path in SHIPPED + [LISTINGS / "README.md", LISTINGS / "MANIFEST.sha256"]:
         assert (tmp_path / "listings" / path.name).read_text() == path.read_text(), path.name
+
+
+NESTED = """\
+kernel:
+\txorl\t%eax, %eax
+.LBB0_1:                                # outer loop
+\txorl\t%ecx, %ecx
+.LBB0_2:                                # inner loop
+\tvaddpd\t(%rdi,%rcx,8), %ymm0, %ymm0
+\taddq\t$4, %rcx
+\tcmpq\t%rcx, %rsi
+\tjne\t.LBB0_2
+\tincq\t%rax
+\tcmpq\t%rax, %rdx
+\tjne\t.LBB0_1
+\tretq
+"""
+
+
+def test_a_nested_loop_gives_its_inner_loop():
+    (inner,) = loops(functions(NESTED)["kernel"])
+    assert inner.labels == (".LBB0_2",) and inner.instructions[0].startswith("vaddpd")

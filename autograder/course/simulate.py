@@ -172,6 +172,14 @@ def simulate_class(workspace: Workspace, labs: list[Lab], students: tuple[Studen
     if released:
         raise CourseError(f"{', '.join(released)} already released in {workspace.root}: a class is simulated "
                           "once per course; build a fresh workspace (or run `substrate-labs demo`)")
+    scripted = {s.id for s in students}
+    with workspace.gradebook() as gradebook:
+        enrolled = {s.id for s in gradebook.students}
+    real = sorted((enrolled | {p.name for p in (workspace.course / "submitted").glob("*") if p.is_dir()}) - scripted)
+    if real:
+        raise CourseError(f"the course in {workspace.root} has students of its own ({', '.join(real[:5])}"
+                          f"{' ...' * (len(real) > 5)}): a simulated class would be mixed into it, so nothing was "
+                          "changed. Simulate in a fresh workspace, or run `substrate-labs demo`")
     enrol(workspace, students)
     instructor = workspace.api()
     for lab in labs:

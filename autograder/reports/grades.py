@@ -16,11 +16,13 @@ CSV_HEADER = ("assignment,duedate,timestamp,student_id,last_name,first_name,emai
 
 
 def csv_destination(to: Path, force: bool = False) -> Path:
-    """Where the grades CSV goes: ``to`` itself, or ``to/grades.csv`` when ``to`` is a folder.
+    """Where the grades CSV goes: ``to`` itself, or ``to/grades.csv`` when ``to`` is a folder (an existing one,
+    or a new path without ``.csv``: it is created).
 
     An existing file is replaced only when it is an earlier grades CSV (nbgrader's header), or with ``force``.
     """
-    destination = to / CSV_NAME if to.is_dir() else to
+    folder = to.is_dir() or (not to.exists() and to.suffix.lower() != ".csv")
+    destination = to / CSV_NAME if folder else to
     if destination.is_dir():
         raise CourseError(f"{destination} is a folder; give --to a CSV file name or a folder without {CSV_NAME}")
     if destination.exists() and not force:
