@@ -202,8 +202,9 @@ def command(kernel_cmd: list[str], *, workdir: Path, runtime: Path, limits: Limi
         return ["env", *(f"{k}={v}" for k, v in env.items()), "--chdir", str(workdir), *inner]
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
-            *_environment_binds(), "--proc", "/proc", "--dev", "/dev",
+            # the private /tmp first: a checkout or venv that lives under /tmp is bound on top of it, not hidden
             "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
+            *_environment_binds(), "--proc", "/proc", "--dev", "/dev",
             "--size", str(limits.tmp_bytes), "--perms", "0777", "--tmpfs", HOME,
             "--bind", str(workdir), f"{HOME}/work", *_bind(str(runtime), "--bind"),
             "--chdir", f"{HOME}/work"]
