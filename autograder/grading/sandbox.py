@@ -205,6 +205,7 @@ def command(kernel_cmd: list[str], *, workdir: Path, runtime: Path, limits: Limi
             # the private /tmp first: a checkout or venv that lives under /tmp is bound on top of it, not hidden
             "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
             *_environment_binds(), "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/dev/shm",  # POSIX semaphores and shared memory: process pools (lab 07)
             "--size", str(limits.tmp_bytes), "--perms", "0777", "--tmpfs", HOME,
             "--bind", str(workdir), f"{HOME}/work", *_bind(str(runtime), "--bind"),
             "--chdir", f"{HOME}/work"]
