@@ -54,7 +54,11 @@ def hidden_lines(lab):
                 inside = HIDDEN_BEGIN in line
                 continue
             (hidden if inside else visible).add(line.strip())
-    return {line for line in hidden - visible if len(line) >= 12}
+    # A hidden line that is part of a visible one (the same call with a comment after it) shows legitimately.
+    return {
+        line for line in hidden - visible
+        if len(line) >= 12 and not any(line in shown for shown in visible)
+    }
 
 
 class _Text(HTMLParser):
