@@ -14,6 +14,8 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.cachesim``: an LRU set-associative cache simulator and the blocked transpose it checks (lab 04)
 - ``labkit.ortperf``: ONNX Runtime session options, optimisation levels, profiles, batching, IOBinding (lab 10)
 - ``labkit.concurrency``: CPU vs wall time, thread and spawn pools, private counts, BLAS thread limits (lab 07)
+- ``labkit.sharedmem``: numpy arrays in shared-memory segments, /dev/shm listings, false sharing (lab 08)
+- ``labkit.workspan``: tree reduction and Blelloch scan with work/span counts, Mandelbrot loads, schedules (lab 08)
 """
 
 __version__ = "0.1.0"

@@ -57,6 +57,10 @@ TWINS: dict[str, tuple[str, ...]] = {
     "fill_private_counts": ("labkit.concurrency.fill_private_counts",),
     "run_with_blas_threads": ("labkit.concurrency.run_with_blas_threads",),
     # -- lab 08 --
+    "shm_chunk_sums": ("labkit.sharedmem.shm_chunk_sums",),
+    "tree_reduce": ("labkit.workspan.tree_reduce",),
+    "blelloch_scan": ("labkit.workspan.blelloch_scan",),
+    "schedule_loads": ("labkit.workspan.schedule_loads",),
     # -- lab 09 --
     # -- lab 10 --
     "ort_options": ("labkit.ortperf.make_options",),
