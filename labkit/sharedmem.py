@@ -49,7 +49,7 @@ def shm_chunk_sums(x: Sequence[int] | np.ndarray, parts: int, pool: Executor, wo
             out[:] = 0
             list(pool.map(worker, [(data.name, n, sums.name, parts, p) for p in range(parts)]))
             result = out.copy()
-            del out  # a live view of the buffer would make close() fail
+            del out  # no view may outlive close(): it would point at unmapped memory
             return result
         finally:
             sums.close()

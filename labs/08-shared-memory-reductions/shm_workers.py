@@ -6,9 +6,23 @@ A task is a tuple ``(x_name, n, sums_name, parts, p)``: the names of two shared-
 the n int64 values of x, the other the ``parts`` int64 chunk sums. A worker only *closes* the segments it
 attached to; unlinking (deleting) them is the job of the process that created them.
 """
+import os
+import threading
+import time
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
+
+
+def exit_with_parent(parent_pid, poll_s=0.2):
+    """Pool initializer: end this worker as soon as the process that started it is gone. A pool's workers hold
+    their own task queue open, so without this they would wait for tasks forever after a kernel crash."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def chunk_sum(task):
@@ -19,7 +33,7 @@ def chunk_sum(task):
         x = np.ndarray((n,), np.int64, buffer=data.buf)
         out = np.ndarray((parts,), np.int64, buffer=sums.buf)
         out[p] = x[p * n // parts:(p + 1) * n // parts].sum()
-        del x, out  # views of a segment must go before it can be closed
+        del x, out  # drop the views before closing: afterwards they would point at unmapped memory
     finally:
         data.close()
         sums.close()
