@@ -44,6 +44,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "cache_misses": ("labkit.cachesim.cache_misses",),
     "transpose_lines": ("labkit.cachesim.transpose_lines",),
     # -- lab 05 --
+    "kernel_counts": ("labkit.roofline.kernel_counts",),
+    "peak_gflops": ("labkit.roofline.peak_gflops", "labkit.platform.simd_lanes"),
+    "roofline_bound": ("labkit.roofline.roofline_bound",),
+    "matmul_error_bound": ("labkit.roofline.matmul_error_bound", "labkit.numerics.gamma"),
+    "matmul_tiled": ("labkit.roofline.matmul_tiled", "labkit.roofline.matmul_naive"),
     # -- lab 06 --
     "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
     "gustafson_speedup": ("labkit.scaling.gustafson_speedup",),
