@@ -48,7 +48,8 @@ TWINS: dict[str, tuple[str, ...]] = {
     "peak_gflops": ("labkit.roofline.peak_gflops", "labkit.platform.simd_lanes"),
     "roofline_bound": ("labkit.roofline.roofline_bound",),
     "matmul_error_bound": ("labkit.roofline.matmul_error_bound", "labkit.numerics.gamma"),
-    "matmul_tiled": ("labkit.roofline.matmul_tiled", "labkit.roofline.matmul_naive"),
+    "matmul_tiled": ("labkit.roofline.matmul_tiled", "labkit.roofline.matmul_naive", "labkit.roofline._tiled",
+                     "labkit.roofline._naive"),
     # -- lab 06 --
     "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
     "gustafson_speedup": ("labkit.scaling.gustafson_speedup",),

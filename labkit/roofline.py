@@ -83,44 +83,59 @@ def matmul_error_bound(A, B, dtype: object = None) -> np.ndarray:
 
 # -- Numba kernels (compiled lazily) ------------------------------------------------------------------------
 
+def _naive(A, B):
+    m, k = A.shape
+    n = B.shape[1]
+    C = np.zeros((m, n))
+    for i in range(m):
+        for j in range(n):
+            s = 0.0
+            for p in range(k):  # B[p, j] walks down a column: a stride of a whole row
+                s += A[i, p] * B[p, j]
+            C[i, j] = s
+    return C
+
+
+def _tiled(A, B, tile):
+    m, k = A.shape
+    n = B.shape[1]
+    C = np.zeros((m, n))
+    for i0 in range(0, m, tile):
+        for p0 in range(0, k, tile):
+            for j0 in range(0, n, tile):
+                j1 = min(j0 + tile, n)
+                for i in range(i0, min(i0 + tile, m)):
+                    row = C[i, j0:j1]
+                    for p in range(p0, min(p0 + tile, k)):
+                        a = A[i, p]
+                        b = B[p, j0:j1]
+                        for j in range(j1 - j0):  # contiguous rows of B and C: SIMD
+                            row[j] += a * b[j]
+    return C
+
+
+def _axpy(a, x, y):
+    for i in range(x.shape[0]):
+        y[i] += a * x[i]
+
+
+# name -> (Python source function, Numba signature, fastmath). fastmath lets LLVM fuse a * b + c into FMAs and
+# vectorise the tiled kernel's row loop without proving that C and B do not overlap; with its 1-D row segments
+# (C[i, j0:j1]) that makes it about 10x faster than without, on the course's machine.
+_KERNELS = {
+    "naive": (_naive, "float64[:, ::1](float64[:, ::1], float64[:, ::1])", False),
+    "tiled": (_tiled, "float64[:, ::1](float64[:, ::1], float64[:, ::1], int64)", True),
+    "axpy": (_axpy, "void(float64, float64[::1], float64[::1])", True),
+}
+
+
 @functools.cache
-def _kernels() -> dict:
+def _kernel(name: str):
+    """The Numba kernel ``name``, compiled on first use (about 0.5 s each, more under load)."""
     from numba import njit  # a heavy import: only when a kernel is first needed
 
-    @njit("float64[:, ::1](float64[:, ::1], float64[:, ::1])", cache=False)
-    def naive(A, B):
-        m, k = A.shape
-        n = B.shape[1]
-        C = np.zeros((m, n))
-        for i in range(m):
-            for j in range(n):
-                s = 0.0
-                for p in range(k):  # B[p, j] walks down a column: a stride of a whole row
-                    s += A[i, p] * B[p, j]
-                C[i, j] = s
-        return C
-
-    @njit("float64[:, ::1](float64[:, ::1], float64[:, ::1], int64)", cache=False)
-    def tiled(A, B, tile):
-        m, k = A.shape
-        n = B.shape[1]
-        C = np.zeros((m, n))
-        for i0 in range(0, m, tile):
-            for p0 in range(0, k, tile):
-                for j0 in range(0, n, tile):
-                    for i in range(i0, min(i0 + tile, m)):
-                        for p in range(p0, min(p0 + tile, k)):
-                            a = A[i, p]
-                            for j in range(j0, min(j0 + tile, n)):  # contiguous rows of B and C: SIMD
-                                C[i, j] += a * B[p, j]
-        return C
-
-    @njit("void(float64, float64[::1], float64[::1])", cache=False)
-    def axpy(a, x, y):
-        for i in range(x.shape[0]):
-            y[i] += a * x[i]
-
-    return {"naive": naive, "tiled": tiled, "axpy": axpy}
+    function, signature, fastmath = _KERNELS[name]
+    return njit(signature, fastmath=fastmath, cache=False)(function)
 
 
 def _operands(A, B) -> tuple[np.ndarray, np.ndarray]:
@@ -133,19 +148,19 @@ def _operands(A, B) -> tuple[np.ndarray, np.ndarray]:
 
 def matmul_naive(A, B) -> np.ndarray:
     """C = A B in float64 by the textbook i-j-p loop (Numba): the baseline the tiled kernel has to beat."""
-    return _kernels()["naive"](*_operands(A, B))
+    return _kernel("naive")(*_operands(A, B))
 
 
 def matmul_tiled(A, B, tile: int = 64) -> np.ndarray:
     """C = A B in float64 by tiles of ``tile`` x ``tile`` (i-p-j order inside a tile, so the innermost loop runs
     along rows of B and C), compiled with Numba. ValueError for mismatched shapes or tile < 1."""
     tile = _whole(tile, "tile", 1)
-    return _kernels()["tiled"](*_operands(A, B), tile)
+    return _kernel("tiled")(*_operands(A, B), tile)
 
 
 def axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
     """y += a x in place, one compiled loop (numpy's a * x + y would make a temporary array and move more bytes)."""
-    _kernels()["axpy"](float(a), x, y)
+    _kernel("axpy")(float(a), x, y)
 
 
 # -- this machine -------------------------------------------------------------------------------------------
