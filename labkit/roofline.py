@@ -163,6 +163,22 @@ def axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
     _kernel("axpy")(float(a), x, y)
 
 
+def loop_profiles(kernel) -> list[dict[str, int]]:
+    """``labkit.listings.loop_profile`` of every innermost loop with floating-point work in the machine code of a
+    Numba-compiled function (its first compiled signature), in listing order: is the hot loop vectorised, with
+    how many lanes? ``matmul_tiled`` and ``matmul_naive`` of this module stand for their compiled kernels."""
+    from . import listings
+
+    kernel = {matmul_tiled: _kernel("tiled"), matmul_naive: _kernel("naive")}.get(kernel, kernel)
+    if not hasattr(kernel, "inspect_asm") or not kernel.signatures:
+        raise ValueError(f"{kernel!r} is not a Numba function that has been compiled (call it once first)")
+    assembly = kernel.inspect_asm(kernel.signatures[0])
+    # the compiled function itself, not the cpython/cfunc wrappers Numba adds around it
+    body = next(b for name, b in listings.functions(assembly).items() if not name.startswith(("_ZN7cpython", "cfunc.")))
+    profiles = [listings.loop_profile(list(loop.instructions)) for loop in listings.loops(body)]
+    return [p for p in profiles if p["fp_instructions"]]
+
+
 # -- this machine -------------------------------------------------------------------------------------------
 
 def nominal_ghz(root: Path = Path("/")) -> float | None:

@@ -135,6 +135,17 @@ def test_tiled_matmul_takes_views_and_rejects_bad_input():
             roofline.matmul_tiled(*args)
 
 
+def test_loop_profiles_find_the_vectorised_row_loop_of_the_tiled_kernel():
+    roofline.matmul_tiled(np.eye(2), np.eye(2), 2)
+    tiled = roofline.loop_profiles(roofline.matmul_tiled)
+    assert tiled and max(p["max_lanes"] for p in tiled) >= 2      # SIMD on every ISA the course supports
+    roofline.matmul_naive(np.eye(2), np.eye(2))
+    naive = roofline.loop_profiles(roofline.matmul_naive)
+    assert naive and max(p["max_lanes"] for p in naive) == 1       # strict sum down a column: scalar
+    with pytest.raises(ValueError):
+        roofline.loop_profiles(np.dot)
+
+
 def test_axpy_updates_in_place():
     x, y = np.arange(5.0), np.ones(5)
     roofline.axpy(2.0, x, y)
