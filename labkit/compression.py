@@ -188,8 +188,8 @@ def parameter_bytes(model: bytes) -> int:
     return sum(int(a.nbytes) for a in initializers(model).values())
 
 
-def stored_bytes(params: Params, value_bytes: int = 4, *, sparse: bool = False, scales: int = 0) -> int:
-    """Bytes to store the weight matrices with ``value_bytes`` per value (biases stay float32), plus ``scales``
+def stored_bytes(params: Params, bits: int = 32, *, sparse: bool = False, scales: int = 0) -> int:
+    """Bytes to store the weight matrices with ``bits`` per value, packed (biases stay float32), plus ``scales``
     float32 scales. ``sparse``: only the non-zero weights plus a 1-bit-per-entry bitmap of where they are."""
     total = 4 * scales
     for name, value in params.items():
@@ -197,9 +197,9 @@ def stored_bytes(params: Params, value_bytes: int = 4, *, sparse: bool = False, 
         if name.startswith("b"):
             total += 4 * array.size
         elif sparse:
-            total += value_bytes * int(np.count_nonzero(array)) + math.ceil(array.size / 8)
+            total += math.ceil(bits * int(np.count_nonzero(array)) / 8) + math.ceil(array.size / 8)
         else:
-            total += value_bytes * array.size
+            total += math.ceil(bits * array.size / 8)
     return total
 
 

@@ -112,11 +112,13 @@ def test_pareto_front_keeps_the_non_dominated_rows_by_size():
     assert c.pareto_front([]) == []
 
 
-def test_stored_bytes_counts_dense_sparse_and_scales():
-    params = {"W1": np.array([[0.0, 1.0], [2.0, 0.0]], np.float32), "b1": np.zeros(2, np.float32)}
-    assert c.stored_bytes(params) == 4 * 4 + 8
-    assert c.stored_bytes(params, 1, scales=2) == 4 + 8 + 8
-    assert c.stored_bytes(params, 4, sparse=True) == 2 * 4 + 1 + 8
+def test_stored_bytes_counts_dense_packed_sparse_and_scales():
+    params = {"W1": np.array([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]], np.float32), "b1": np.zeros(2, np.float32)}
+    assert c.stored_bytes(params) == 6 * 4 + 8
+    assert c.stored_bytes(params, 8, scales=2) == 6 + 8 + 8
+    assert c.stored_bytes(params, 4) == 3 + 8                   # two 4-bit values per byte
+    assert c.stored_bytes(params, 3) == 3 + 8                   # 18 bits round up to 3 bytes
+    assert c.stored_bytes(params, 32, sparse=True) == 3 * 4 + 1 + 8
 
 
 def test_array_reader_yields_the_rows_in_order_then_none_and_rewinds():
