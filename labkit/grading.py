@@ -71,6 +71,10 @@ TWINS: dict[str, tuple[str, ...]] = {
     "magnitude_prune": ("labkit.compression.magnitude_prune",),
     "pareto_front": ("labkit.compression.pareto_front",),
     # -- lab 12 --
+    "open_with_priority": ("labkit.offload.open_with_priority",),
+    "assign_providers": ("labkit.offload.assign_providers", "labkit.offload._node_supported"),
+    "partition_graph": ("labkit.offload.partition",),
+    "break_even_batch": ("labkit.offload.break_even_batch", "labkit.offload.offload_seconds"),
     # -- lab 13 --
 }
 
