@@ -67,6 +67,10 @@ TWINS: dict[str, tuple[str, ...]] = {
     # -- lab 11 --
     # -- lab 12 --
     # -- lab 13 --
+    "fit_service_time": ("labkit.serving.fit_service_time",),
+    "simulate_batching": ("labkit.serving.simulate_batching",),
+    "littles_law": ("labkit.serving.littles_law",),
+    "parallel_predict": ("labkit.serving.parallel_predict",),
 }
 
 
