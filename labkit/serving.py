@@ -88,7 +88,7 @@ def littles_law(arrivals_ms, finish_ms, t0: float, t1: float) -> tuple[float, fl
     request is in it from its arrival to its finish), lam the arrival rate (arrivals in [t0, t1] per ms) and
     W the mean time in the system (ms) of those requests. Little's law: L = lam W when the system is empty at
     t0 and t1."""
-    arrivals = _check_arrivals(arrivals_ms)
+    arrivals = np.asarray(arrivals_ms, dtype=np.float64)
     finish = np.asarray(finish_ms, dtype=np.float64)
     if finish.shape != arrivals.shape:
         raise ValueError(f"{finish.shape[0] if finish.ndim else 0} finish times for {len(arrivals)} arrivals")
