@@ -108,8 +108,19 @@ def workers():
     sys.path.remove(str(LAB))
 
 
-def _shared_blocks():
-    return {name for name in os.listdir("/dev/shm") if name.startswith("psm_")}
+class _Recorder:
+    """Passes jobs on to the real pool and remembers them, so a test can look for the blocks they named."""
+
+    def __init__(self, pool):
+        self.pool, self.jobs = pool, []
+
+    def submit(self, fn, job):
+        self.jobs.append(job)
+        return self.pool.submit(fn, job)
+
+    def left_behind(self):
+        # only the blocks these jobs named: other processes on the machine may create blocks meanwhile
+        return {n for j in self.jobs for n in (j.in_name, j.out_name) if os.path.exists(f"/dev/shm/{n}")}
 
 
 def test_parallel_predict_equals_one_session_and_leaves_no_shared_memory(workers, tmp_path):
@@ -119,19 +130,21 @@ def test_parallel_predict_equals_one_session_and_leaves_no_shared_memory(workers
     path.write_bytes(mlp.onnx())
     X = mlp.X_test[:301]
     expected = session(str(path)).run(None, {"pixels": X})[0]
-    before = _shared_blocks()
     for parts in (1, 2, 5, 400):
-        Y = serving.parallel_predict(pool, serving_workers.predict_rows, serving_workers.RowsJob, path, X, parts)
+        recorder = _Recorder(pool)
+        Y = serving.parallel_predict(recorder, serving_workers.predict_rows, serving_workers.RowsJob, path, X, parts)
         assert Y.dtype == np.float32 and np.array_equal(Y, expected)
-    assert serving.parallel_predict(pool, serving_workers.predict_rows, serving_workers.RowsJob, path,
+        assert len(recorder.jobs) == min(parts, 301) and recorder.left_behind() == set()
+    recorder = _Recorder(pool)
+    assert serving.parallel_predict(recorder, serving_workers.predict_rows, serving_workers.RowsJob, path,
                                     X[:0], 2).shape == (0, 10)
-    assert _shared_blocks() <= before
+    assert recorder.jobs == []
 
 
 def test_parallel_predict_unlinks_its_blocks_when_a_worker_fails(workers, tmp_path):
     pool, serving_workers = workers
-    before = _shared_blocks()
+    recorder = _Recorder(pool)
     with pytest.raises(Exception, match="missing.onnx"):  # no model file there: the worker's session cannot load it
-        serving.parallel_predict(pool, serving_workers.predict_rows, serving_workers.RowsJob,
+        serving.parallel_predict(recorder, serving_workers.predict_rows, serving_workers.RowsJob,
                                  tmp_path / "missing.onnx", np.zeros((4, 64), np.float32), 2)
-    assert _shared_blocks() <= before
+    assert len(recorder.jobs) == 2 and recorder.left_behind() == set()
