@@ -68,7 +68,7 @@ def simulate_batching(arrivals_ms, max_batch: int, max_delay_ms: float,
         raise ValueError(f"max_batch must be an int >= 1 (got {max_batch!r})")
     if not max_delay_ms >= 0:
         raise ValueError(f"max_delay_ms must be >= 0 (got {max_delay_ms!r})")
-    n = len(arrivals)
+    n, max_batch = len(arrivals), int(max_batch)
     finish = np.empty(n, dtype=np.float64)
     sizes: list[int] = []
     free, i = -np.inf, 0

@@ -65,6 +65,7 @@ def test_a_batch_waits_at_most_the_delay_and_never_exceeds_max_batch():
     arrivals = serving.poisson_arrivals(3.0, 3000, seed=8)
     finish, sizes = serving.simulate_batching(arrivals, 8, 0.5, lambda b: 0.2 + 0.05 * b)
     assert sum(sizes) == 3000 and max(sizes) <= 8 and min(sizes) >= 1
+    assert all(type(size) is int for size in serving.simulate_batching(arrivals, np.int64(8), 0.5, lambda b: 0.2)[1])
     starts = finish - np.repeat([0.2 + 0.05 * s for s in sizes], sizes)
     assert np.all(starts >= arrivals - 1e-12)
     # while the server is idle the oldest request waits at most max_delay
