@@ -82,6 +82,10 @@ TWINS: dict[str, tuple[str, ...]] = {
     "partition_graph": ("labkit.offload.partition",),
     "break_even_batch": ("labkit.offload.break_even_batch", "labkit.offload.offload_seconds"),
     # -- lab 13 --
+    "fit_service_time": ("labkit.serving.fit_service_time",),
+    "simulate_batching": ("labkit.serving.simulate_batching",),
+    "littles_law": ("labkit.serving.littles_law",),
+    "parallel_predict": ("labkit.serving.parallel_predict",),
 }
 
 
