@@ -14,6 +14,9 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.cachesim``: an LRU set-associative cache simulator and the blocked transpose it checks (lab 04)
 - ``labkit.ortperf``: ONNX Runtime session options, optimisation levels, profiles, batching, IOBinding (lab 10)
 - ``labkit.concurrency``: CPU vs wall time, thread and spawn pools, private counts, BLAS thread limits (lab 07)
+- ``labkit.compression``: linear quantization by hand, ONNX Runtime's quantizers, magnitude pruning, Pareto (lab 11)
+- ``labkit.offload``: provider fallback, nodes an NPU provider takes, graph partitions, offload cost (lab 12)
+- ``labkit.serving``: service-time fits, a dynamic-batching simulator, Little's law, shared-memory workers (lab 13)
 - ``labkit.sharedmem``: numpy arrays in shared-memory segments, /dev/shm listings, false sharing (lab 08)
 - ``labkit.workspan``: tree reduction and Blelloch scan with work/span counts, Mandelbrot loads, schedules (lab 08)
 """

@@ -44,6 +44,12 @@ TWINS: dict[str, tuple[str, ...]] = {
     "cache_misses": ("labkit.cachesim.cache_misses",),
     "transpose_lines": ("labkit.cachesim.transpose_lines",),
     # -- lab 05 --
+    "kernel_counts": ("labkit.roofline.kernel_counts",),
+    "peak_gflops": ("labkit.roofline.peak_gflops", "labkit.platform.simd_lanes"),
+    "roofline_bound": ("labkit.roofline.roofline_bound",),
+    "matmul_error_bound": ("labkit.roofline.matmul_error_bound", "labkit.numerics.gamma"),
+    "matmul_tiled": ("labkit.roofline.matmul_tiled", "labkit.roofline.matmul_naive", "labkit.roofline._tiled",
+                     "labkit.roofline._naive"),
     # -- lab 06 --
     "amdahl_speedup": ("labkit.scaling.amdahl_speedup", "labkit.scaling.job_seconds"),
     "gustafson_speedup": ("labkit.scaling.gustafson_speedup",),
@@ -69,8 +75,21 @@ TWINS: dict[str, tuple[str, ...]] = {
     "throughput_table": ("labkit.ortperf.throughput_table",),
     "run_with_iobinding": ("labkit.ortperf.run_with_iobinding",),
     # -- lab 11 --
+    "quant_params": ("labkit.compression.quant_params",),
+    "quantize_linear": ("labkit.compression.quantize_linear", "labkit.compression.dequantize_linear"),
+    "per_channel_scales": ("labkit.compression.per_channel_scales",),
+    "magnitude_prune": ("labkit.compression.magnitude_prune",),
+    "pareto_front": ("labkit.compression.pareto_front",),
     # -- lab 12 --
+    "open_with_priority": ("labkit.offload.open_with_priority",),
+    "assign_providers": ("labkit.offload.assign_providers", "labkit.offload._node_supported"),
+    "partition_graph": ("labkit.offload.partition",),
+    "break_even_batch": ("labkit.offload.break_even_batch", "labkit.offload.offload_seconds"),
     # -- lab 13 --
+    "fit_service_time": ("labkit.serving.fit_service_time",),
+    "simulate_batching": ("labkit.serving.simulate_batching",),
+    "littles_law": ("labkit.serving.littles_law",),
+    "parallel_predict": ("labkit.serving.parallel_predict",),
 }
 
 
