@@ -64,7 +64,7 @@ def shm_chunk_sums(x: Sequence[int] | np.ndarray, parts: int, pool: Executor, wo
 @dataclass(frozen=True)
 class SharingRun:
     """Two threads incrementing their own counters ``distance_bytes`` apart: the fastest of the repeats, as
-    nanoseconds of thread CPU time per increment, and how many threads ran at once on average (CPU / wall)."""
+    nanoseconds of thread CPU time per increment, and how many cores the threads kept busy (CPU / wall)."""
 
     distance_bytes: int
     ns_per_increment: float
@@ -99,7 +99,8 @@ def false_sharing_sweep(kernel: Callable, distances: Sequence[int], times: int, 
     """Time ``kernel(counters, slots, times)`` (which does counters[slot] += 1, ``times`` times) on ``threads``
     threads at once, thread k using slot k * distance of an int64 array, for each distance in elements. CPU
     time per thread (``time.thread_time``) is kept rather than wall time, so waiting for a core on a loaded
-    machine does not count; ``parallelism`` says whether the threads really overlapped. Repeats interleave the
+    machine does not count; ``parallelism`` (busy cores, 2 for two threads always at once) says whether the
+    threads really overlapped. Repeats interleave the
     distances; each keeps its fastest run."""
     best: dict[int, SharingRun] = {}
     for _ in range(repeats):
