@@ -14,6 +14,7 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.cachesim``: an LRU set-associative cache simulator and the blocked transpose it checks (lab 04)
 - ``labkit.ortperf``: ONNX Runtime session options, optimisation levels, profiles, batching, IOBinding (lab 10)
 - ``labkit.concurrency``: CPU vs wall time, thread and spawn pools, private counts, BLAS thread limits (lab 07)
+- ``labkit.mpi``: mpiexec launches, domain decomposition, heat equation with halo exchange, alpha-beta model (lab 09)
 """
 
 __version__ = "0.1.0"
