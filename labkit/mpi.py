@@ -159,15 +159,18 @@ def _sample(values, name: str) -> np.ndarray:
 
 
 def fit_alpha_beta(nbytes, seconds) -> tuple[float, float]:
-    """Least-squares fit t = alpha + beta * m to the FASTEST time of each message size (noise only adds time)."""
+    """Fit t = alpha + beta * m to the FASTEST time of each message size (noise only adds time), by least squares
+    on relative errors (weights 1/t): sizes span decades, and unweighted, the largest messages would decide alpha."""
     m, t = _sample(nbytes, "nbytes"), _sample(seconds, "seconds")
+    if np.any(t == 0):
+        raise ValueError("a message cannot take 0 seconds")
     if m.shape != t.shape:
         raise ValueError(f"nbytes and seconds differ in length ({m.size} vs {t.size})")
     sizes = np.unique(m)
     if sizes.size < 2:
         raise ValueError("need at least two different message sizes to separate latency from bandwidth")
     fastest = np.array([t[m == s].min() for s in sizes])
-    beta, alpha = np.polyfit(sizes, fastest, 1)
+    beta, alpha = np.polyfit(sizes, fastest, 1, w=1.0 / fastest)
     return float(alpha), float(beta)
 
 

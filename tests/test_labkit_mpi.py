@@ -77,6 +77,16 @@ def test_fit_alpha_beta_recovers_the_model_from_the_fastest_repeat():
     assert mpi.fit_alpha_beta(slow_m, slow_t) == pytest.approx((alpha, beta), rel=1e-9)
 
 
+def test_fit_alpha_beta_weights_relative_errors_so_small_messages_set_the_latency():
+    sizes = [1, 64, 4096, 1 << 20, 1 << 21, 1 << 22]
+    m, t = mpi.synthetic_pingpong(seed=0, alpha=2e-6, beta=1e-10, sizes=sizes, repeats=1, jitter=0.0)
+    t = t * np.array([1.0, 1.0, 1.0, 1.05, 0.95, 1.05])  # +-5 % at MiB sizes: several latencies each
+    alpha, _ = mpi.fit_alpha_beta(m, t)
+    assert alpha == pytest.approx(2e-6, rel=0.02)
+    unweighted_alpha = np.polyfit(m, t, 1)[1]
+    assert abs(unweighted_alpha - 2e-6) > 5 * abs(alpha - 2e-6)
+
+
 def test_synthetic_pingpong_is_seeded_and_only_ever_slower_than_the_model():
     a = mpi.synthetic_pingpong(1, 1e-6, 1e-9, [1, 10], 50, 0.2)
     b = mpi.synthetic_pingpong(1, 1e-6, 1e-9, [1, 10], 50, 0.2)
@@ -85,7 +95,7 @@ def test_synthetic_pingpong_is_seeded_and_only_ever_slower_than_the_model():
 
 
 @pytest.mark.parametrize("m, t", [([8, 8], [1e-6, 2e-6]), ([8, 16], [1e-6]), ([8, -16], [1e-6, 1e-6]),
-                                  ([8, 16], [1e-6, float("nan")])])
+                                  ([8, 16], [1e-6, float("nan")]), ([8, 16], [0.0, 1e-6])])
 def test_fit_alpha_beta_rejects_data_that_cannot_be_fitted(m, t):
     with pytest.raises(ValueError):
         mpi.fit_alpha_beta(m, t)
