@@ -52,8 +52,12 @@ def run_mpi(script: str | os.PathLike, ranks: int, *args: str, cwd: str | os.Pat
             timeout: float = 120.0) -> MPIRun:
     """Run an MPI program on `ranks` local processes; its stdout, or MPIError with the tail of its stderr."""
     command = mpi_command(script, ranks, *args)
-    # One thread per rank: ranks already fill the cores, BLAS pools on top would oversubscribe them.
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    # One thread per rank: ranks already fill the cores, BLAS pools on top would oversubscribe them. No CMA:
+    # MPICH's single-copy transfers (process_vm_readv) need ptrace rights that container seccomp profiles and
+    # qemu-user (make test-arm64) lack, and a rank that hits it dies mid-message; the shared-memory path works
+    # everywhere.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "MPIR_CVAR_CH4_CMA_ENABLE": "0"}
     start = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
