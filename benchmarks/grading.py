@@ -125,10 +125,10 @@ def main() -> int:
     base = min(walls["nbgrader autograde"])
     print(f"\n{n} submissions ({args.students} students x {len(labs)} labs: {', '.join(args.labs)}); "
           f"{cores} cores; load average at the end {os.getloadavg()[0]:.1f}")
-    print(f"{'method':<30} {'wall (min)':>10} {'subs/min':>9} {'vs nbgrader':>12} {'vs floor':>9} {'peak MiB':>9}")
+    print(f"{'method':<30} {'best wall s':>11} {'subs/min':>9} {'vs nbgrader':>12} {'vs floor':>9} {'peak MiB':>9}")
     for method in methods:
         wall = min(walls[method])
-        print(f"{method:<30} {wall:10.1f} {n / wall * 60:9.1f} {base / wall:11.2f}x {wall / floor:8.2f}x "
+        print(f"{method:<30} {wall:11.1f} {n / wall * 60:9.1f} {base / wall:11.2f}x {wall / floor:8.2f}x "
               f"{peaks[method] / 2**20:9.0f}")
     print(f"floor (notebooks' own CPU time / {cores} cores): {floor:.1f} s")
     agree = all(results[m] == results["nbgrader autograde"] for m in methods)

@@ -14,6 +14,8 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.cachesim``: an LRU set-associative cache simulator and the blocked transpose it checks (lab 04)
 - ``labkit.ortperf``: ONNX Runtime session options, optimisation levels, profiles, batching, IOBinding (lab 10)
 - ``labkit.concurrency``: CPU vs wall time, thread and spawn pools, private counts, BLAS thread limits (lab 07)
+- ``labkit.compression``: linear quantization by hand, ONNX Runtime's quantizers, magnitude pruning, Pareto (lab 11)
+- ``labkit.offload``: provider fallback, nodes an NPU provider takes, graph partitions, offload cost (lab 12)
 - ``labkit.mpi``: mpiexec launches, domain decomposition, heat equation with halo exchange, alpha-beta model (lab 09)
 """
 

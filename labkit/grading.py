@@ -70,7 +70,16 @@ TWINS: dict[str, tuple[str, ...]] = {
     "throughput_table": ("labkit.ortperf.throughput_table",),
     "run_with_iobinding": ("labkit.ortperf.run_with_iobinding",),
     # -- lab 11 --
+    "quant_params": ("labkit.compression.quant_params",),
+    "quantize_linear": ("labkit.compression.quantize_linear", "labkit.compression.dequantize_linear"),
+    "per_channel_scales": ("labkit.compression.per_channel_scales",),
+    "magnitude_prune": ("labkit.compression.magnitude_prune",),
+    "pareto_front": ("labkit.compression.pareto_front",),
     # -- lab 12 --
+    "open_with_priority": ("labkit.offload.open_with_priority",),
+    "assign_providers": ("labkit.offload.assign_providers", "labkit.offload._node_supported"),
+    "partition_graph": ("labkit.offload.partition",),
+    "break_even_batch": ("labkit.offload.break_even_batch", "labkit.offload.offload_seconds"),
     # -- lab 13 --
 }
 

@@ -1,5 +1,6 @@
 """The lab linter finds each broken authoring rule, and every shipped lab is clean."""
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -245,3 +246,27 @@ def test_tasks_with_labkit_twins_have_names_no_other_lab_uses():
             owners.setdefault(grade_id(nb.cells[answer]), []).append(lab.assignment_id)
     shared = {task: labs for task, labs in owners.items() if task in TWINS and len(labs) > 1}
     assert not shared, f"tasks listed in labkit.grading.TWINS that several labs use: {shared}"
+
+
+def _rewrite_json(lab, change):
+    raw = json.loads(lab.notebook.read_text())
+    change(raw)
+    lab.notebook.write_text(json.dumps(raw))
+    return lab
+
+
+def test_every_cell_keeps_its_own_id(tmp_path):
+    """nbformat would renumber a duplicate on reading, so the linter reads the file itself."""
+    def duplicate(raw):
+        raw["cells"][3]["id"] = raw["cells"][2]["id"]
+    problems = lint(_rewrite_json(lab_with(tmp_path), duplicate))
+    assert any("is used 2 times" in p for p in problems), problems
+
+
+def test_a_notebook_without_cell_ids_is_reported(tmp_path):
+    def old_format(raw):
+        raw["nbformat_minor"] = 4
+        for cell in raw["cells"]:
+            del cell["id"]
+    problems = lint(_rewrite_json(lab_with(tmp_path), old_format))
+    assert any("cells need ids" in p for p in problems), problems

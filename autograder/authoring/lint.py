@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections import Counter
 
@@ -42,6 +43,18 @@ def _metadata_problems(index: int, cell: NotebookNode) -> list[str]:
         if not isinstance(points, (int, float)) or points <= 0:
             problems.append(f"{where} ({meta.get('grade_id')}): points must be a number > 0, found {points!r}")
     return problems
+
+
+def _cell_id_problems(raw: dict) -> list[str]:
+    """Translations, per-student variants and similarity reports key on cell ids, so every cell has its own.
+    Checked on the file's JSON: nbformat silently renumbers duplicate ids when it reads a notebook."""
+    if (raw.get("nbformat"), raw.get("nbformat_minor")) < (4, 5):
+        return [f"store the notebook as nbformat 4.5 or later (found {raw.get('nbformat')}."
+                f"{raw.get('nbformat_minor')}): cells need ids"]
+    cells = raw.get("cells", [])
+    ids = Counter(c.get("id") for c in cells)
+    problems = [f"cell {i} has no id" for i, c in enumerate(cells) if not c.get("id")]
+    return problems + [f"cell id {cid!r} is used {n} times" for cid, n in ids.items() if cid and n > 1]
 
 
 def _structure_problems(nb: NotebookNode) -> list[str]:
@@ -172,6 +185,7 @@ def lint(lab: Lab, twins: Twins | None = None) -> list[str]:
         nb = lab.read()
     except Exception as error:  # a broken notebook is a finding, not a crash of the linter
         return [f"cannot read {lab.notebook.name}: {error}"]
-    problems = [p for i, c in enumerate(nb.cells) for p in _metadata_problems(i, c)]
+    problems = _cell_id_problems(json.loads(lab.notebook.read_text()))
+    problems += [p for i, c in enumerate(nb.cells) for p in _metadata_problems(i, c)]
     problems += _structure_problems(nb) + _v2_problems(nb, twins) + _wrong_answer_problems(lab, nb, twins)
     return [f"{lab.assignment_id}: {p}" for p in problems]
