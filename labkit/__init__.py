@@ -17,6 +17,7 @@ Small, dependency-light modules that every lab imports from wherever nbgrader pu
 - ``labkit.compression``: linear quantization by hand, ONNX Runtime's quantizers, magnitude pruning, Pareto (lab 11)
 - ``labkit.offload``: provider fallback, nodes an NPU provider takes, graph partitions, offload cost (lab 12)
 - ``labkit.serving``: service-time fits, a dynamic-batching simulator, Little's law, shared-memory workers (lab 13)
+- ``labkit.mpi``: mpiexec launches, domain decomposition, heat equation with halo exchange, alpha-beta model (lab 09)
 - ``labkit.sharedmem``: numpy arrays in shared-memory segments, /dev/shm listings, false sharing (lab 08)
 - ``labkit.workspan``: tree reduction and Blelloch scan with work/span counts, Mandelbrot loads, schedules (lab 08)
 """

@@ -68,6 +68,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "blelloch_scan": ("labkit.workspan.blelloch_scan",),
     "schedule_loads": ("labkit.workspan.schedule_loads",),
     # -- lab 09 --
+    "split_domain": ("labkit.mpi.split_domain",),
+    "exchange_halos": ("labkit.mpi.exchange_halos",),
+    "heat_halo": ("labkit.mpi.heat_halo", "labkit.mpi.heat_serial"),
+    "fit_alpha_beta": ("labkit.mpi.fit_alpha_beta",),
+    "halo_step_seconds": ("labkit.mpi.halo_step_seconds",),
     # -- lab 10 --
     "ort_options": ("labkit.ortperf.make_options",),
     "optimized_op_types": ("labkit.ortperf.optimized_op_types",),

@@ -1,5 +1,6 @@
 """The set-up side of ``make test-arm64`` that can be checked without emulation: qemu's prefix, the command that
 starts an aarch64 kernel, the wheels it asks for, and every lab's cross-ISA convention."""
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from packaging.requirements import Requirement
 
 from autograder.arm64.convention import plan
 from autograder.arm64.emulation import CPU, Emulator
-from autograder.arm64.sysroot import Layout, build_prefix, requirements
+from autograder.arm64.sysroot import Layout, build_prefix, dropped_lib_data, extract_lib_data, requirements
 from autograder.labs import discover
 from labkit.platform import cpu_model, numpy_features, openblas_core, read_cpuinfo
 
@@ -45,6 +46,28 @@ def test_the_wheels_are_the_projects_dependencies_and_a_kernel():
     names = {Requirement(r).name for r in wanted}
     assert {"numpy", "onnxruntime", "onnx", "matplotlib", "threadpoolctl", "ipykernel"} <= names
     assert not names & {"pytest", "ruff", "nbval"}  # test extras stay on the host
+
+
+def test_libraries_that_pip_target_drops_are_found_and_unpacked_from_the_wheel(tmp_path):
+    # pip --target lists a wheel's lib/ data one level above the target (../libmpi.so) and leaves it out
+    target = tmp_path / "site"
+    for dist, record in [("mpich-5.0.2", "../../bin/mpiexec,sha256=x,1\n../libmpi.so.12,sha256=y,2\n"),
+                         ("numpy-2.4.0", "numpy/__init__.py,sha256=z,3\n../../bin/f2py,sha256=w,4\n")]:
+        (target / f"{dist}.dist-info").mkdir(parents=True)
+        (target / f"{dist}.dist-info" / "RECORD").write_text(record)
+    assert dropped_lib_data(target) == ["mpich==5.0.2"]
+    wheel = tmp_path / "mpich-5.0.2-py3-none-manylinux_2_28_aarch64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        library = zipfile.ZipInfo("mpich-5.0.2.data/data/lib/libmpi.so.12")
+        library.external_attr = 0o755 << 16
+        archive.writestr(library, b"ELF...")
+        archive.writestr("mpich-5.0.2.data/data/lib/mpich/libfabric.so.1", b"fabric")
+        archive.writestr("mpich-5.0.2.data/data/bin/mpiexec", b"installed by pip already")
+        archive.writestr("mpich-5.0.2.dist-info/RECORD", b"")
+    written = extract_lib_data(wheel, target / "lib")
+    assert sorted(p.relative_to(target).as_posix() for p in written) == ["lib/libmpi.so.12", "lib/mpich/libfabric.so.1"]
+    assert (target / "lib" / "libmpi.so.12").read_bytes() == b"ELF..."
+    assert (target / "lib" / "libmpi.so.12").stat().st_mode & 0o111
 
 
 @pytest.mark.parametrize("lab", discover(), ids=lambda lab: lab.assignment_id)

@@ -61,7 +61,8 @@ def emulated_kernel(layout: Layout, emulator: Emulator) -> Kernel:
     """The aarch64 kernel. Its PATH has only the sysroot's programs: a host program on it would run natively."""
     sysroot_path = ":".join(str(layout.prefix / d) for d in ("usr/local/bin", "usr/bin", "bin"))
     env = {**PINNED, **_home(layout, "aarch64"), **emulator.environment(),
-           "PYTHONPATH": f"{layout.site}:{REPO_ROOT}", "PATH": f"{layout.site / 'bin'}:{sysroot_path}"}
+           "PYTHONPATH": f"{layout.site}:{REPO_ROOT}", "PATH": f"{layout.site / 'bin'}:{sysroot_path}",
+           "LD_LIBRARY_PATH": str(layout.site / "lib")}  # wheels' shared libraries outside a package (libmpi)
     return Kernel("aarch64", tuple(emulator.command([str(layout.python)])), env)
 
 

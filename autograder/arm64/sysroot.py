@@ -4,7 +4,9 @@ done, and redone from scratch when it was interrupted):
 - ``sysroot/``: Debian bookworm arm64 with Python 3.11 (``debootstrap --variant=minbase --include=python3``; root,
   and binfmt_misc for its second stage); another checkout's can be shared (``--sysroot``), it is only read
 - ``site/``: the project's dependencies and ipykernel as aarch64 wheels (``pip install --target`` with manylinux
-  aarch64 platform tags, binary wheels only); redone when the dependencies change
+  aarch64 platform tags, binary wheels only); redone when the dependencies change. ``pip --target`` drops a
+  wheel's data files under ``lib/`` (the ``mpich`` wheel's libmpi.so): they are unpacked into ``site/lib``, which
+  the emulated kernel's LD_LIBRARY_PATH names
 - ``prefix/``: what qemu's ``-L`` sees: links to the sysroot's ``bin lib usr etc`` and a ``proc/cpuinfo`` of a
   Neoverse-N1 machine. ONNX Runtime's cpuinfo library reads ``/proc/cpuinfo`` and segfaults on the host's x86 one;
   qemu looks every path up in the prefix first, so the emulated programs read this one.
@@ -16,6 +18,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +33,7 @@ WHEEL_PLATFORMS = ("manylinux_2_17_aarch64", "manylinux_2_27_aarch64", "manylinu
 KERNEL_REQUIREMENTS = ("ipykernel",)  # the notebook server side stays on x86-64; the kernel needs this
 PREFIX_LINKS = ("bin", "lib", "usr", "etc", "sbin", "var")
 STAMP = ".complete"
+SITE_LAYOUT = "site-lib-1"  # part of site/'s stamp: a site built before data libraries were restored is rebuilt
 # A Neoverse-N1 (the core QEMU_CPU names) as Linux's /proc/cpuinfo shows it: MIDR 0x413fd0c1.
 NEOVERSE_N1 = """processor\t: {n}
 BogoMIPS\t: 50.00
@@ -145,7 +150,7 @@ def install_wheels(layout: Layout, wanted: list[str] | None = None) -> bool:
     """pip-install the aarch64 wheels into ``site/`` unless the same requirements are there. Returns whether it
     had to."""
     wanted = wanted or requirements()
-    key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
+    key = hashlib.sha256("\n".join([SITE_LAYOUT, *wanted]).encode()).hexdigest()
     if _done(layout.site, key):
         return False
     partial = layout.root / "site.partial"
@@ -155,8 +160,46 @@ def install_wheels(layout: Layout, wanted: list[str] | None = None) -> bool:
     _run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(partial),
           *platforms, "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", *wanted],
          "pip install of the aarch64 wheels", layout.root / "pip.log")
+    dropped = dropped_lib_data(partial)
+    if dropped:
+        with tempfile.TemporaryDirectory(dir=layout.root) as wheels:
+            _run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+                  "--dest", wheels, *platforms, "--only-binary=:all:", "--python-version", "3.11",
+                  "--implementation", "cp", *dropped], "pip download of wheels with libraries", layout.root / "pip.log")
+            for wheel in sorted(Path(wheels).glob("*.whl")):
+                extract_lib_data(wheel, partial / "lib")
     _finish(partial, layout.site, key)
     return True
+
+
+def dropped_lib_data(target: Path) -> list[str]:
+    """Distributions (``name==version``) in a ``pip install --target`` folder whose wheel had data files in
+    ``lib/``: pip installs into a temporary home whose ``lib/python`` is the target and moves only that out of
+    ``lib/``, so their RECORD lists them one level up (``../libmpi.so``), and they are missing."""
+    dropped = []
+    for record in sorted(target.glob("*.dist-info/RECORD")):
+        paths = [line.split(",", 1)[0] for line in record.read_text().splitlines()]
+        if any(p.startswith("../") and not p.startswith("../../") for p in paths):
+            name, version = record.parent.name.removesuffix(".dist-info").rsplit("-", 1)
+            dropped.append(f"{name}=={version}")
+    return dropped
+
+
+def extract_lib_data(wheel: Path, lib: Path) -> list[Path]:
+    """Unpack a wheel's ``<name>.data/data/lib/`` files into ``lib`` (keeping sub-folders and the executable bit)."""
+    written = []
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            parts = info.filename.split("/")
+            if len(parts) < 4 or not parts[0].endswith(".data") or parts[1:3] != ["data", "lib"] or info.is_dir():
+                continue
+            out = lib.joinpath(*parts[3:])
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(archive.read(info))
+            mode = (info.external_attr >> 16) & 0o777
+            out.chmod(mode or 0o644)
+            written.append(out)
+    return written
 
 
 def size_mib(folder: Path) -> float:

@@ -95,7 +95,9 @@ def _bind(path: str, how: str = "--ro-bind") -> list[str]:
 
 def _environment_binds() -> list[str]:
     """Read-only binds of what Python, the kit and its libraries need, and nothing of the course."""
-    args: list[str] = []
+    # bwrap would create /etc as 0700 for the binds below: the sandbox user could then read none of them (no
+    # ld.so.cache, no fonts.conf, so every kernel printed a Fontconfig error)
+    args: list[str] = ["--perms", "0755", "--dir", "/etc"]
     for path in ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime", "/etc/ssl", "/etc/fonts",
                  "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/matplotlibrc", "/sys"):
         args += ["--ro-bind-try", path, path]
