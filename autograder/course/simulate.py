@@ -28,7 +28,7 @@ _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 # and notes on points such as "(1 point per part)".
 _MODEL_ANSWER_HEADING = re.compile(r"\A\s*\*\*Model answer.*?\*\*", re.S)
 _MARKING_GUIDE = re.compile(r"^\s*\*\*Marking guide.*", re.M | re.S)
-_POINTS_NOTE = re.compile(r"\s*\([^()]*\bpoints?\b[^()]*\)\.?")
+_POINTS_NOTE = re.compile(r"\s*\((?:[^()]|\([^()]*\))*?\bpoints?\b(?:[^()]|\([^()]*\))*\)\.?")  # one nesting level
 STUB = "raise NotImplementedError()"
 
 
