@@ -6,12 +6,14 @@ and ``labkit.grading.TWINS`` keeps an answer from delegating to it. Nothing here
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
@@ -25,6 +27,56 @@ def shm_segments(root: Path = SHM_ROOT) -> set[str]:
     give a process a private one, so never assume it is the host's). Named semaphores (``sem.*``, which a
     process pool's queues create there too) are left out."""
     return {name for name in os.listdir(root) if not name.startswith("sem.")}
+
+
+_CREATED: list[str] = []  # names of the segments this process created (with create=True), in order
+_TRACKED: set[str] = set()  # those the resource tracker knows (created without an error)
+_recording = threading.Lock()
+
+
+def _record_creations() -> None:
+    """Wrap SharedMemory.__init__ once, so every segment this process creates is recorded: leak checks then look
+    at this process's own segments, never at another program's that happen to be in the same /dev/shm."""
+    with _recording:
+        if getattr(SharedMemory.__init__, "_labkit_records", False):
+            return
+        original = SharedMemory.__init__
+
+        def init(self, name=None, create=False, size=0, **kwargs):
+            try:
+                original(self, name, create, size, **kwargs)
+                if create:
+                    _TRACKED.add(self._name)
+            finally:
+                # _name is set as soon as the segment exists: a size that fails later (ftruncate of a float)
+                # leaves an empty segment behind that CPython does not remove
+                if create and self._name:
+                    _CREATED.append(self._name)
+
+        init._labkit_records = True
+        SharedMemory.__init__ = init
+
+
+def track_created() -> int:
+    """Start watching the segments this process creates; pass the mark to :func:`left_behind`. Segments it
+    created earlier and left in /dev/shm (an attempt whose check stopped at an earlier failure) are removed
+    first."""
+    _record_creations()
+    left_behind(0)
+    return len(_CREATED)
+
+
+def left_behind(mark: int, root: Path = SHM_ROOT) -> list[str]:
+    """The segments this process created since ``mark`` that are still in ``root`` -- the leak a check reports.
+    They are unlinked on the way, so a failed attempt does not keep them in /dev/shm until the next reboot."""
+    leaked = sorted({name.lstrip("/") for name in _CREATED[mark:] if (root / name.lstrip("/")).exists()})
+    for name in leaked:
+        with contextlib.suppress(FileNotFoundError):
+            (root / name).unlink()
+        if f"/{name}" in _TRACKED:  # the resource tracker would otherwise warn at exit
+            _TRACKED.discard(f"/{name}")
+            resource_tracker.unregister(f"/{name}", "shared_memory")
+    return leaked
 
 
 def shm_chunk_sums(x: Sequence[int] | np.ndarray, parts: int, pool: Executor, worker: Callable) -> np.ndarray:

@@ -1,5 +1,6 @@
 """labkit.sharedmem: chunk sums through shared memory on a spawn pool, no leaked segments, the sharing sweep."""
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -27,21 +28,21 @@ def workers():
 
 def test_chunk_sums_are_exact_and_leave_no_segment(workers):
     shm_workers, pool = workers
-    before = sharedmem.shm_segments()
+    mark = sharedmem.track_created()
     x = np.random.default_rng(1).integers(-10**12, 10**12, 100_003)
     sums = sharedmem.shm_chunk_sums(x, 7, pool, shm_workers.chunk_sum)
     assert sums.dtype == np.int64
     assert sums.tolist() == [int(x[p * len(x) // 7:(p + 1) * len(x) // 7].sum()) for p in range(7)]
     assert sharedmem.shm_chunk_sums([], 3, pool, shm_workers.chunk_sum).tolist() == [0, 0, 0]
-    assert sharedmem.shm_segments() == before
+    assert sharedmem.left_behind(mark) == []
 
 
 def test_a_failing_worker_propagates_and_still_frees_the_segments(workers):
     shm_workers, pool = workers
-    before = sharedmem.shm_segments()
+    mark = sharedmem.track_created()
     with pytest.raises(RuntimeError, match="chunk 2"):
         sharedmem.shm_chunk_sums(np.arange(10), 3, pool, shm_workers.chunk_sum_fails_on_last)
-    assert sharedmem.shm_segments() == before
+    assert sharedmem.left_behind(mark) == []
     for bad in [0, 1.5, True]:
         with pytest.raises(ValueError):
             sharedmem.shm_chunk_sums(np.arange(4), bad, pool, shm_workers.chunk_sum)
@@ -77,3 +78,46 @@ def test_false_sharing_sweep_runs_each_distance_and_counts_exactly():
     assert all(r.ns_per_increment > 0 and r.parallelism > 0 for r in runs)
     assert len(seen) == 2 * 2 * 2 and all(count == 200 for count, _ in seen)
     assert {slot for _, slot in seen} == {0, 1, 8}
+
+
+def test_a_leak_is_reported_only_for_this_processes_segments_and_then_removed():
+    from multiprocessing.shared_memory import SharedMemory
+
+    someone_else = sharedmem.SHM_ROOT / f"psm_other_program_{os.getpid()}"  # what another process's shm_open makes
+    someone_else.touch()
+    try:
+        mark = sharedmem.track_created()
+        leaked = SharedMemory(create=True, size=8)
+        tidy = SharedMemory(create=True, size=8)
+        tidy.close()
+        tidy.unlink()
+        leaked.close()  # closed, never unlinked: the classic leak
+        assert sharedmem.left_behind(mark) == [leaked.name.lstrip("/")]
+        assert leaked.name.lstrip("/") not in sharedmem.shm_segments()
+        assert someone_else.name in sharedmem.shm_segments()
+        assert sharedmem.left_behind(mark) == []
+    finally:
+        someone_else.unlink()
+
+
+def test_a_segment_whose_creation_failed_half_way_is_found_and_removed():
+    """CPython creates the segment, then ftruncate refuses a float size: an empty segment stays in /dev/shm."""
+    from multiprocessing.shared_memory import SharedMemory
+
+    mark = sharedmem.track_created()
+    with pytest.raises(TypeError):
+        SharedMemory(create=True, size=1.5 * 8)
+    (leaked,) = sharedmem.left_behind(mark)
+    assert leaked not in sharedmem.shm_segments()
+
+
+def test_starting_a_new_check_removes_what_an_interrupted_one_left():
+    from multiprocessing.shared_memory import SharedMemory
+
+    sharedmem.track_created()
+    leaked = SharedMemory(create=True, size=8)
+    leaked.close()  # a check that failed early never called left_behind for it
+    assert leaked.name.lstrip("/") in sharedmem.shm_segments()
+    mark = sharedmem.track_created()
+    assert leaked.name.lstrip("/") not in sharedmem.shm_segments()
+    assert sharedmem.left_behind(mark) == []
