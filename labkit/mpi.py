@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._arguments import count as _count
+
 
 class MPIError(RuntimeError):
     """An MPI program failed; the message ends with the last lines it wrote to stderr."""
@@ -71,12 +73,6 @@ def run_mpi(script: str | os.PathLike, ranks: int, *args: str, cwd: str | os.Pat
 
 
 # -- domain decomposition -------------------------------------------------------------------------------------
-
-def _count(value, name: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
-
 
 def split_domain(n: int, parts: int) -> list[tuple[int, int]]:
     """Split range(n) into `parts` contiguous blocks (start, stop); the first n % parts blocks get one more item."""

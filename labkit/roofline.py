@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._arguments import count as _count
 from .numerics import gamma
 from .platform import _read  # procfs/sysfs text, None when absent
 
@@ -27,18 +28,12 @@ _COUNTS = {
 KERNELS = tuple(_COUNTS)
 
 
-def _whole(value: object, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def kernel_counts(kernel: str, n: int, itemsize: int = 8) -> tuple[int, int]:
     """(flops, bytes) of one call of ``kernel`` ("axpy", "dot", "gemv" or "gemm") of size n with elements of
     ``itemsize`` bytes, counting the minimum traffic (each operand moved once). A multiply-add is 2 flops."""
     if kernel not in _COUNTS:
         raise ValueError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
-    n, itemsize = _whole(n, "n", 0), _whole(itemsize, "itemsize", 1)
+    n, itemsize = _count(n, "n", 0), _count(itemsize, "itemsize", 1)
     flops, elements = _COUNTS[kernel]
     return flops(n), elements(n) * itemsize
 
@@ -48,8 +43,8 @@ def peak_gflops(ghz: float, vector_bits: int, fma_units: int, cores: int, dtype:
     core x cores. ValueError unless the register holds a whole, positive number of ``dtype`` elements."""
     if isinstance(ghz, bool) or not isinstance(ghz, int | float | np.integer | np.floating) or not ghz > 0:
         raise ValueError(f"ghz must be a positive number, got {ghz!r}")
-    vector_bits = _whole(vector_bits, "vector_bits", 1)
-    fma_units, cores = _whole(fma_units, "fma_units", 1), _whole(cores, "cores", 1)
+    vector_bits = _count(vector_bits, "vector_bits", 1)
+    fma_units, cores = _count(fma_units, "fma_units", 1), _count(cores, "cores", 1)
     element_bits = np.dtype(dtype).itemsize * 8
     if vector_bits % element_bits:
         raise ValueError(f"a {vector_bits}-bit register does not hold a whole number of {element_bits}-bit elements")
@@ -154,7 +149,7 @@ def matmul_naive(A, B) -> np.ndarray:
 def matmul_tiled(A, B, tile: int = 64) -> np.ndarray:
     """C = A B in float64 by tiles of ``tile`` x ``tile`` (i-p-j order inside a tile, so the innermost loop runs
     along rows of B and C), compiled with Numba. ValueError for mismatched shapes or tile < 1."""
-    tile = _whole(tile, "tile", 1)
+    tile = _count(tile, "tile", 1)
     return _kernel("tiled")(*_operands(A, B), tile)
 
 

@@ -15,13 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ._arguments import count as _count
+
 POLICIES = ("block", "cyclic", "dynamic")
-
-
-def _count(value: Any, name: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
 
 
 # -- reductions and scans ------------------------------------------------------------------------------------
