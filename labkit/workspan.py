@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._arguments import count as _count
+from .concurrency import chunk_bounds
 
 POLICIES = ("block", "cyclic", "dynamic")
 
@@ -134,7 +135,7 @@ def schedule_loads(costs: Sequence[int], workers: int, policy: str, chunk: int =
         raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
     n = len(costs)
     if policy == "block":
-        return [sum(costs[w * n // workers:(w + 1) * n // workers]) for w in range(workers)]
+        return [sum(costs[start:stop]) for start, stop in chunk_bounds(n, workers)]
     chunks = [sum(costs[i:i + chunk]) for i in range(0, n, chunk)]
     loads = [0] * workers
     if policy == "cyclic":
