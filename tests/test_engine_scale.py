@@ -143,3 +143,29 @@ def test_dask_cluster_losing_a_worker_mid_batch_grades_every_submission_once(tmp
     assert killed, "a worker was killed mid-job"
     assert sorted(recorded) == sorted(s.id for s in students), "each submission recorded exactly once"
     assert [(o.status, o.score) for o in outcomes] == [("graded", float(len(tinylab.TASKS)))] * len(students)
+
+
+def test_the_local_pool_prepares_lazily_a_bounded_number_ahead(tmp_path):
+    """A class of 300 must not be prepared (and held in memory) before grading starts: the pool takes the
+    payloads as it goes, at most one per worker ahead of those running (so a freed worker never waits for
+    the grader to prepare its next one). That it is sent before the grader records the last result is a
+    speed property, measured by benchmarks/grading.py."""
+    from autograder.grading import prepare
+    from autograder.grading.backends import LocalPool
+
+    workspace = _course(tmp_path, tuple(Student(f"s{n}", "S", str(n), "solves everything") for n in range(7)))
+    api, settings = workspace.api(), prepare.settings_from_course(workspace)
+    taken = []
+
+    def payloads():
+        for job in engine.submitted_jobs(workspace):
+            taken.append(job.student)
+            yield prepare.payload(workspace, api.config, job.assignment, job.student, settings)[0]
+
+    seen = []
+    with open(tmp_path / "worker.log", "w") as log:
+        for payload, answer in LocalPool(2, log, job_timeout=300).run(payloads()):
+            assert isinstance(answer, dict), answer
+            seen.append((payload.student, len(taken)))
+    assert [n for _, n in seen] == [4, 5, 6, 7, 7, 7, 7], "2 running + 2 ahead, then one more per result"
+    assert sorted(s for s, _ in seen) == [f"s{n}" for n in range(7)], "each submission once"

@@ -7,6 +7,7 @@ student's code, which the sandbox and the budget watch contain; the engine regra
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import selectors
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import IO
 
@@ -29,19 +30,24 @@ class WorkerError(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, log: IO, startup_timeout: float = 300) -> None:
+    def __init__(self, log: IO) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.grading.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+        self.log = log
         self.job: Payload | None = None
         self.deadline = 0.0
+
+    def wait_ready(self, startup_timeout: float = 300) -> None:
+        """Block until the worker has its first kernel started (workers are spawned first, so they boot
+        side by side)."""
         selector = selectors.DefaultSelector()
         selector.register(self.process.stdout, selectors.EVENT_READ)
         ready = selector.select(startup_timeout)
         selector.close()
         if not ready or not self.process.stdout.readline():
             self.kill()
-            raise WorkerError(f"a grading worker did not start; see {log.name}")
+            raise WorkerError(f"a grading worker did not start; see {self.log.name}")
 
     def send(self, job: Payload, budget: float) -> None:
         self.job, self.deadline = job, time.monotonic() + budget
@@ -70,36 +76,41 @@ class LocalPool:
     def __init__(self, size: int, log: IO, job_timeout: float) -> None:
         self.size, self.log, self.job_timeout = size, log, job_timeout
 
-    def run(self, payloads: list[Payload]) -> Iterator[Result]:
-        pending = deque(payloads)
-        workers: list[_Worker] = []
+    def run(self, payloads: Iterable[Payload]) -> Iterator[Result]:
+        """Payloads are taken lazily: the next ones are prepared while the workers execute."""
+        source = iter(payloads)
+        ahead = deque(itertools.islice(source, self.size))  # as many as there are workers: none waits for one
+        workers = [_Worker(self.log) for _ in range(len(ahead))]
         selector = selectors.DefaultSelector()
+
+        def dispatch(worker: _Worker) -> None:
+            # a worker is given its next job before the last result is recorded: it never waits on the grader
+            job = ahead.popleft() if ahead else next(source, None)
+            if job is not None:
+                worker.send(job, self.job_timeout)
+
         try:
-            for _ in range(min(self.size, len(pending))):
-                workers.append(_Worker(self.log))
             for worker in workers:
+                worker.wait_ready()
                 selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
-                if pending:
-                    worker.send(pending.popleft(), self.job_timeout)
+                dispatch(worker)
             while any(w.job for w in workers):
+                ahead.extend(itertools.islice(source, max(0, len(workers) - len(ahead))))
                 busy = [w for w in workers if w.job]
                 wait = max(0.0, min(w.deadline for w in busy) - time.monotonic())
                 for key, _ in selector.select(wait):
                     worker = key.data
                     job, answer = worker.job, worker.answer()
                     worker.job = None
-                    yield job, answer
                     if isinstance(answer, str):
                         worker = self._replace(worker, workers, selector)
-                    if pending:
-                        worker.send(pending.popleft(), self.job_timeout)
+                    dispatch(worker)
+                    yield job, answer
                 for worker in [w for w in workers if w.job and time.monotonic() > w.deadline]:
                     job, worker.job = worker.job, None
+                    dispatch(self._replace(worker, workers, selector))
                     yield job, (f"grading took longer than the {self.job_timeout:g} s budget for one submission "
                                 "and was stopped")
-                    worker = self._replace(worker, workers, selector)
-                    if pending:
-                        worker.send(pending.popleft(), self.job_timeout)
         finally:
             selector.close()
             for worker in workers:
@@ -109,6 +120,7 @@ class LocalPool:
         selector.unregister(worker.process.stdout)
         worker.kill()
         fresh = _Worker(self.log)
+        fresh.wait_ready()
         workers[workers.index(worker)] = fresh
         selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
         return fresh
@@ -129,7 +141,11 @@ class DaskBackend:
     def __init__(self, address: str | None, size: int) -> None:
         self.address, self.size = address, size
 
-    def run(self, payloads: list[Payload]) -> Iterator[Result]:
+    def run(self, payloads: Iterable[Payload]) -> Iterator[Result]:
+        source = iter(payloads)
+        first = next(source, None)
+        if first is None:  # nothing to grade: no cluster started for it
+            return
         from distributed import Client, LocalCluster, as_completed  # only when asked: importing it is slow
 
         cluster = None if self.address else LocalCluster(n_workers=self.size, threads_per_worker=1,
@@ -138,7 +154,7 @@ class DaskBackend:
         with Client(self.address or cluster) as client:
             futures = {client.submit(execute_remote, asdict(p), pure=False, retries=1,
                                      key=f"grade-{p.assignment}-{p.student}-{os.urandom(4).hex()}"): p
-                       for p in payloads}
+                       for p in itertools.chain([first], source)}
             for future in as_completed(futures):
                 try:
                     yield futures[future], future.result()

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..course.workspace import Workspace
 from ..progress import bar as progress_bar
 from . import prepare
-from .backends import DaskBackend, LocalPool, Result, WorkerError
+from .backends import DaskBackend, LocalPool, WorkerError
 from .execute import Payload
 from .outcome import Outcome
 from .record import record
@@ -107,25 +107,30 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
     api = workspace.api()
     settings = settings or prepare.settings_from_course(workspace)
     outcomes: dict[Job, Outcome] = {}
-    payloads: list[Payload] = []
     notes: dict[Job, list[str]] = {}
-    for job in jobs:
-        try:
-            payload, notes[job] = prepare.payload(workspace, api.config, job.assignment, job.student, settings)
-        except prepare.Unfit as unfit:
-            outcomes[job] = Outcome(job.assignment, job.student, "failed", notes=[str(unfit)],
-                                    sandbox=probe().message)
-            _discard(workspace, job)
-        else:
-            payloads.append(payload)
     bar = progress_bar(len(jobs), "grading", show=show_progress)
-    bar.update(len(outcomes))
+
+    def prepared() -> Iterator[Payload]:
+        """Payloads made as the backend asks for them, so the first sandboxes start at once; a submission
+        that cannot be graded as it is gets its outcome here and never reaches a sandbox."""
+        for job in jobs:
+            try:
+                payload, notes[job] = prepare.payload(workspace, api.config, job.assignment, job.student,
+                                                      settings)
+            except prepare.Unfit as unfit:
+                outcomes[job] = Outcome(job.assignment, job.student, "failed", notes=[str(unfit)],
+                                        sandbox=probe().message)
+                _discard(workspace, job)
+                bar.update()
+            else:
+                yield payload
+
     again: list[Payload] = []
     worker_log = log_dir / "worker.log"
     if worker_log.exists() and worker_log.stat().st_size > 5 * LOG_BYTES:
         worker_log.replace(log_dir / "worker.log.1")  # one old log kept: bounded, and the last run's is there
     with open(worker_log, "a") as log:
-        for payload, answer in _results(_backend(workers, dask, log, job_timeout), payloads):
+        for payload, answer in _backend(workers, dask, log, job_timeout).run(prepared()):
             job = Job(payload.assignment, payload.student)
             if _needs_regrade(answer):
                 again.append(replace(payload, wall_factor=payload.wall_factor * REGRADE_WALL_FACTOR))
@@ -133,16 +138,12 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
             outcomes[job] = _outcome(workspace, api, payload, answer, notes[job], regraded=False)
             bar.set_postfix_str(f"{job.student} {job.assignment}")
             bar.update()
-        for payload, answer in _results(LocalPool(1, log, job_timeout * REGRADE_WALL_FACTOR), again):
+        for payload, answer in LocalPool(1, log, job_timeout * REGRADE_WALL_FACTOR).run(again):
             job = Job(payload.assignment, payload.student)
             outcomes[job] = _outcome(workspace, api, payload, answer, notes[job], regraded=True)
             bar.update()
     bar.close()
     return [outcomes[job] for job in jobs]
-
-
-def _results(backend, payloads: list[Payload]) -> Iterator[Result]:
-    return backend.run(payloads) if payloads else iter(())
 
 
 def _discard(workspace: Workspace, job: Job) -> None:

@@ -1,40 +1,48 @@
 """A local grading worker process: reads payloads as JSON lines on stdin, answers one :class:`Executed` each.
 
-It keeps the next kernel started while it waits (a fresh sandbox per submission, never reused), so a
-submission is not charged the second a kernel takes to start. It holds no gradebook and no course path: it
-only executes what it is sent. Run as ``python -m autograder.grading.worker``; it ends when stdin closes
-(also when the engine was killed), ending its pre-started kernel.
+It keeps kernels started ahead of their submissions (a fresh sandbox per submission, never reused), so a
+submission neither waits for nor is charged the half second a kernel takes to start. It holds no gradebook and
+no course path: it only executes what it is sent. Run as ``python -m autograder.grading.worker``; it ends when
+stdin closes (also when the engine was killed), ending its pre-started kernels.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections import deque
 from dataclasses import asdict
 
 from .execute import Payload, Slot, execute
 from .sandbox import Limits
+
+AHEAD = 2  # kernels started before their submission arrives
 
 
 def main() -> int:
     # The result stream is a private copy of stdout; anything else written to stdout goes to stderr instead.
     results = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    slot = Slot(Limits())
+    # Two kernels start ahead: the next one has booted (half a second) before the job after it arrives.
+    limits = Limits()
+    ready = deque(Slot(limits) for _ in range(AHEAD))
     try:
         results.write(json.dumps({"ready": True}) + "\n")  # start-up is not charged to the first job's budget
         for line in sys.stdin:
             payload = Payload(**json.loads(line))
-            if Limits(**payload.limits) != slot.km.sandbox_limits:  # pre-started with other limits: start anew
-                slot.close()
-                slot = Slot(Limits(**payload.limits))
-            executed = execute(payload, slot)  # closes the slot
-            slot = Slot(Limits(**payload.limits))
-            results.write(json.dumps(asdict(executed)) + "\n")
+            if Limits(**payload.limits) != limits:  # started with other limits: start anew
+                limits = Limits(**payload.limits)
+                while ready:
+                    ready.popleft().close()
+                ready.append(Slot(limits))
+            slot = ready.popleft()
+            ready.append(Slot(limits))
+            results.write(json.dumps(asdict(execute(payload, slot))) + "\n")  # execute closes the slot
     except BrokenPipeError:  # the engine is gone
         pass
     finally:
-        slot.close()
+        for slot in ready:
+            slot.close()
     return 0
 
 
