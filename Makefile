@@ -68,7 +68,7 @@ bench: $(STAMP)
 	$(TEST_ENV) $(BIN)/python benchmarks/lab_costs.py
 
 bench-grading: $(STAMP) sandbox  # nbgrader vs the engine (1, 2 workers) vs Dask on a class of real labs
-	$(TEST_ENV) $(BIN)/python benchmarks/grading.py
+	$(TEST_ENV) $(BIN)/python benchmarks/grading.py --rounds 3
 
 # Removes the demo workspace (only if the demo created it), the arm64 root and caches; never a real class.
 clean:
