@@ -118,7 +118,7 @@ def test_dask_cluster_losing_a_worker_mid_batch_grades_every_submission_once(tmp
     recorded = []
     real_record = engine.record
     monkeypatch.setattr(engine, "record",
-                        lambda ws, api, a, s, nb: recorded.append(s) or real_record(ws, api, a, s, nb))
+                        lambda ws, api, p, nb: recorded.append(p.student) or real_record(ws, api, p, nb))
     killed = {}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
@@ -160,7 +160,7 @@ def test_the_local_pool_prepares_lazily_a_bounded_number_ahead(tmp_path):
     def payloads():
         for job in engine.submitted_jobs(workspace):
             taken.append(job.student)
-            yield prepare.payload(workspace, api.config, job.assignment, job.student, settings)[0]
+            yield prepare.payload(workspace, api.config, job.assignment, job.student, settings).payload
 
     seen = []
     with open(tmp_path / "worker.log", "w") as log:

@@ -11,6 +11,7 @@ import pytest
 
 from autograder.grading import engine
 from autograder.grading.execute import Payload
+from autograder.grading.prepare import Prepared
 from autograder.grading.watch import Stop, Watch
 
 
@@ -75,9 +76,10 @@ def test_only_the_machines_fault_is_graded_again():
 
 def test_still_overloaded_when_alone_is_reported_as_the_graders_fault():
     payload = Payload("00-tiny", "amy", {}, cell_timeout=2)
-    o = engine._outcome(None, None, payload, _answer("overloaded"), [], regraded=True)
+    prepared = Prepared(payload, notes=[], log="")
+    o = engine._outcome(None, None, payload, _answer("overloaded"), prepared, regraded=True)
     assert o.status == "failed" and o.regraded
     assert "the grader was overloaded even when this submission was graded alone" in o.notes[0]
     assert "student's code is not at fault" in o.notes[0]
-    worker = engine._outcome(None, None, payload, "the grading worker died", [], regraded=True)
+    worker = engine._outcome(None, None, payload, "the grading worker died", prepared, regraded=True)
     assert worker.notes[0].startswith("grader failure, not the student's")

@@ -55,9 +55,9 @@ def _needs_regrade(answer: dict | str) -> bool:
     return isinstance(answer, str) or any(s["kind"] == "overloaded" for s in answer["stops"])
 
 
-def _outcome(workspace: Workspace, api, payload: Payload, answer: dict | str, notes: list[str],
+def _outcome(workspace: Workspace, api, payload: Payload, answer: dict | str, prepared: prepare.Prepared,
              regraded: bool) -> Outcome:
-    outcome = Outcome(payload.assignment, payload.student, "failed", notes=list(notes), regraded=regraded)
+    outcome = Outcome(payload.assignment, payload.student, "failed", notes=list(prepared.notes), regraded=regraded)
     if isinstance(answer, str):
         outcome.notes.insert(0, f"grader failure, not the student's: {answer}"
                                 + (" (also when graded again alone)" if regraded else ""))
@@ -73,10 +73,11 @@ def _outcome(workspace: Workspace, api, payload: Payload, answer: dict | str, no
         outcome.notes.insert(0, "the grader was overloaded even when this submission was graded alone; grade it "
                                 "again on a quieter machine (the student's code is not at fault)")
         return outcome
-    result = record(workspace, api, payload.assignment, payload.student, answer["notebooks"])
+    result = record(workspace, api, payload, answer["notebooks"])
     log = workspace.root / "logs" / payload.assignment / f"{payload.student}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text((result.get("log") or "")[-LOG_BYTES:] + "\n" + (result.get("error") or "")[-LOG_BYTES:])
+    log.write_text((prepared.log + (result.get("log") or ""))[-LOG_BYTES:] + "\n"
+                   + (result.get("error") or "")[-LOG_BYTES:])
     if not result.get("success"):
         lines = [x for x in ((result.get("error") or "") + "\n" + (result.get("log") or "")).splitlines()
                  if x.strip()]
@@ -107,7 +108,7 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
     api = workspace.api()
     settings = settings or prepare.settings_from_course(workspace)
     outcomes: dict[Job, Outcome] = {}
-    notes: dict[Job, list[str]] = {}
+    prepared_jobs: dict[Job, prepare.Prepared] = {}
     bar = progress_bar(len(jobs), "grading", show=show_progress)
 
     def prepared() -> Iterator[Payload]:
@@ -115,15 +116,14 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
         that cannot be graded as it is gets its outcome here and never reaches a sandbox."""
         for job in jobs:
             try:
-                payload, notes[job] = prepare.payload(workspace, api.config, job.assignment, job.student,
-                                                      settings)
+                prepared_jobs[job] = prepare.payload(workspace, api.config, job.assignment, job.student, settings)
             except prepare.Unfit as unfit:
                 outcomes[job] = Outcome(job.assignment, job.student, "failed", notes=[str(unfit)],
                                         sandbox=probe().message)
                 _discard(workspace, job)
                 bar.update()
             else:
-                yield payload
+                yield prepared_jobs[job].payload
 
     again: list[Payload] = []
     worker_log = log_dir / "worker.log"
@@ -135,12 +135,12 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
             if _needs_regrade(answer):
                 again.append(replace(payload, wall_factor=payload.wall_factor * REGRADE_WALL_FACTOR))
                 continue
-            outcomes[job] = _outcome(workspace, api, payload, answer, notes[job], regraded=False)
+            outcomes[job] = _outcome(workspace, api, payload, answer, prepared_jobs[job], regraded=False)
             bar.set_postfix_str(f"{job.student} {job.assignment}")
             bar.update()
         for payload, answer in LocalPool(1, log, job_timeout * REGRADE_WALL_FACTOR).run(again):
             job = Job(payload.assignment, payload.student)
-            outcomes[job] = _outcome(workspace, api, payload, answer, notes[job], regraded=True)
+            outcomes[job] = _outcome(workspace, api, payload, answer, prepared_jobs[job], regraded=True)
             bar.update()
     bar.close()
     return [outcomes[job] for job in jobs]

@@ -9,7 +9,11 @@ into the sandbox). Nothing in ``submitted/`` is modified.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
+import io
+import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,15 +48,32 @@ def settings_from_course(workspace: Workspace, **overrides) -> Settings:
     return Settings(cell_timeout=float(timeout if timeout is not None else 30), **overrides)
 
 
-def _sanitise(workspace: Workspace, config, path: Path, assignment: str, student: str) -> str:
+def _sanitise(workspace: Workspace, config, path: Path, assignment: str, student: str, log: logging.Logger
+              ) -> str:
     resources = {"unique_key": path.stem, "nbgrader": {"student": student, "assignment": assignment,
                                                        "notebook": path.stem, "db_url": workspace.db_url}}
     nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     steps = (config.Autograde.get("sanitize_preprocessors")
              or Autograde.class_traits()["sanitize_preprocessors"].default())
     for preprocessor in steps:
-        nb, resources = preprocessor(config=config)(nb, resources)
+        nb, resources = preprocessor(config=config, log=log)(nb, resources)
     return nbformat.writes(nb)
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A private logger whose messages (an edited test cell, a re-inserted missing one) go to the submission's
+    log, as nbgrader autograde would print them."""
+    text = io.StringIO()
+    handler = logging.StreamHandler(text)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    log = logging.getLogger("substrate-labs.prepare")  # one submission at a time: the grader is one thread
+    log.propagate, log.level = False, logging.INFO
+    log.addHandler(handler)
+    try:
+        yield log, text
+    finally:
+        log.removeHandler(handler)
 
 
 def _files(folder: Path, ignore: list[str], skip: set[str]) -> tuple[dict[str, bytes], list[str]]:
@@ -66,9 +87,15 @@ def _files(folder: Path, ignore: list[str], skip: set[str]) -> tuple[dict[str, b
     return files, notes
 
 
-def payload(workspace: Workspace, config, assignment: str, student: str, settings: Settings
-            ) -> tuple[Payload, list[str]]:
-    """The payload and the notes an instructor should see; raises :class:`Unfit`."""
+@dataclass
+class Prepared:
+    payload: Payload
+    notes: list[str]  # for the report
+    log: str          # nbgrader's sanitising messages, for the submission's log
+
+
+def payload(workspace: Workspace, config, assignment: str, student: str, settings: Settings) -> Prepared:
+    """The payload, the notes an instructor should see and the log; raises :class:`Unfit`."""
     submitted = workspace.course / "submitted" / student / assignment
     source = workspace.course / "source" / assignment
     findings = check_submission(submitted, source)
@@ -87,12 +114,14 @@ def payload(workspace: Workspace, config, assignment: str, student: str, setting
     files.update(source_files)
     if sum(map(len, files.values())) > MAX_SUBMISSION_BYTES:
         raise Unfit(f"the submission's files exceed {MAX_SUBMISSION_BYTES // MiB} MiB")
-    try:
-        notebooks = {name: _sanitise(workspace, config, submitted / name, assignment, student) for name in names}
-    except Exception as error:  # nbgrader's checks raise on metadata they cannot use; the student is told
-        raise Unfit(f"nbgrader cannot use this notebook ({str(error).splitlines()[0][:200]})") from None
-    return Payload(assignment, student, notebooks,
-                   files={k: base64.b64encode(v).decode() for k, v in files.items()},
-                   cell_timeout=settings.cell_timeout, wall_factor=settings.wall_factor,
-                   cpu_budget=settings.cpu_budget, max_output_bytes=settings.max_output_bytes,
-                   limits=asdict(settings.limits)), findings.notes + notes
+    with _captured() as (log, text):
+        try:
+            notebooks = {name: _sanitise(workspace, config, submitted / name, assignment, student, log)
+                         for name in names}
+        except Exception as error:  # nbgrader's checks raise on metadata they cannot use; the student is told
+            raise Unfit(f"nbgrader cannot use this notebook ({str(error).splitlines()[0][:200]})") from None
+    return Prepared(Payload(assignment, student, notebooks,
+                            files={k: base64.b64encode(v).decode() for k, v in files.items()},
+                            cell_timeout=settings.cell_timeout, wall_factor=settings.wall_factor,
+                            cpu_budget=settings.cpu_budget, max_output_bytes=settings.max_output_bytes,
+                            limits=asdict(settings.limits)), findings.notes + notes, text.getvalue())

@@ -1,9 +1,10 @@
 """Stage 3, in the grader and nowhere else: score the executed notebooks and write the gradebook.
 
 This is ``nbgrader autograde`` itself (the same converter, student and submission records, timestamps, the
-autograded/ folder, late penalties, ``SaveAutoGrades``) with one preprocessor swapped: instead of executing,
-:class:`Replay` takes the outputs a sandbox produced, after checking that every cell's source is the one the
-grader sanitised (so a worker cannot change a test). Exactly one process, the engine's, runs this; no kernel
+autograded/ folder, late penalties, ``SaveAutoGrades``) with two steps swapped: its sanitising step takes the
+notebook :mod:`.prepare` sanitised (the same preprocessors, run once), and instead of executing, :class:`Replay`
+takes the outputs a sandbox produced, after checking that every cell's source is the one the grader sanitised
+(so a worker cannot change a test). Exactly one process, the engine's, runs this; no kernel
 can reach the gradebook.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nbgrader.utils import capture_log, temp_attrs
 from sqlalchemy.exc import SAWarning
 
 from ..course.workspace import Workspace
+from .execute import Payload
 
 
 class Replay(NbGraderPreprocessor):
@@ -42,22 +44,37 @@ class Replay(NbGraderPreprocessor):
         return nb, resources
 
 
+class Sanitised(NbGraderPreprocessor):
+    """The notebook :mod:`.prepare` sanitised with these same preprocessors before it was executed, instead of
+    sanitising the submitted file a second time (a sixth of the grader's own CPU)."""
+
+    def __init__(self, sanitised: dict[str, str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sanitised = sanitised
+
+    def preprocess(self, nb, resources):
+        return nbformat.reads(self.sanitised[resources["nbgrader"]["notebook"] + ".ipynb"], as_version=4), resources
+
+
 class ReplayAutograde(Autograde):
+    sanitised: dict[str, str] = {}
     executed: dict[str, str] = {}
 
     def _init_preprocessors(self) -> None:
-        if self._sanitizing:
-            return super()._init_preprocessors()
         self.exporter._preprocessors = []
+        if self._sanitizing:
+            self.exporter.register_preprocessor(Sanitised(self.sanitised, parent=self.exporter))
+            return
         for pp in self.autograde_preprocessors:
             self.exporter.register_preprocessor(Replay(self.executed, parent=self.exporter) if pp is Execute else pp)
 
 
-def record(workspace: Workspace, api, assignment: str, student: str, executed: dict[str, str]) -> dict:
+def record(workspace: Workspace, api, payload: Payload, executed: dict[str, str]) -> dict:
     """nbgrader's result dict (success, log, error) and, on success, the submission's scores."""
+    assignment, student = payload.assignment, payload.student
     with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
         app = ReplayAutograde(coursedir=api.coursedir, parent=api)
-        app.executed, app.force, app.create_student = executed, True, True
+        app.sanitised, app.executed, app.force, app.create_student = payload.notebooks, executed, True, True
         with warnings.catch_warnings():  # nbgrader's own SQLAlchemy use warns on every new submission
             warnings.simplefilter("ignore", SAWarning)
             result = capture_log(app)

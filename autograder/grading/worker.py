@@ -10,39 +10,33 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import deque
 from dataclasses import asdict
 
 from .execute import Payload, Slot, execute
 from .sandbox import Limits
-
-AHEAD = 2  # kernels started before their submission arrives
 
 
 def main() -> int:
     # The result stream is a private copy of stdout; anything else written to stdout goes to stderr instead.
     results = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    # Two kernels start ahead: the next one has booted (half a second) before the job after it arrives.
     limits = Limits()
-    ready = deque(Slot(limits) for _ in range(AHEAD))
+    spare = Slot(limits)
     try:
         results.write(json.dumps({"ready": True}) + "\n")  # start-up is not charged to the first job's budget
         for line in sys.stdin:
             payload = Payload(**json.loads(line))
             if Limits(**payload.limits) != limits:  # started with other limits: start anew
                 limits = Limits(**payload.limits)
-                while ready:
-                    ready.popleft().close()
-                ready.append(Slot(limits))
-            slot = ready.popleft()
-            ready.append(Slot(limits))
+                spare.close()
+                spare = Slot(limits)
+            # the next submission's kernel starts now: it boots (half a second) while this one runs
+            slot, spare = spare, Slot(limits)
             results.write(json.dumps(asdict(execute(payload, slot))) + "\n")  # execute closes the slot
     except BrokenPipeError:  # the engine is gone
         pass
     finally:
-        for slot in ready:
-            slot.close()
+        spare.close()
     return 0
 
 
