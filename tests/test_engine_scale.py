@@ -21,7 +21,8 @@ from nbgrader.preprocessors import IgnorePattern
 from autograder.course.build import build_course
 from autograder.course.simulate import Student, simulate_class
 from autograder.course.workspace import Workspace
-from autograder.grading import engine
+from autograder.grading import engine, prepare
+from autograder.grading.backends import LocalPool
 from autograder.grading.noise import LIBRARY_NOISE
 from autograder.labs import discover
 
@@ -150,9 +151,6 @@ def test_the_local_pool_prepares_lazily_a_bounded_number_ahead(tmp_path):
     payloads as it goes, at most one per worker ahead of those running (so a freed worker never waits for
     the grader to prepare its next one). That it is sent before the grader records the last result is a
     speed property, measured by benchmarks/grading.py."""
-    from autograder.grading import prepare
-    from autograder.grading.backends import LocalPool
-
     workspace = _course(tmp_path, tuple(Student(f"s{n}", "S", str(n), "solves everything") for n in range(7)))
     api, settings = workspace.api(), prepare.settings_from_course(workspace)
     taken = []

@@ -108,7 +108,7 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
     api = workspace.api()
     settings = settings or prepare.settings_from_course(workspace)
     outcomes: dict[Job, Outcome] = {}
-    prepared_jobs: dict[Job, prepare.Prepared] = {}
+    prepared_jobs: dict[Job, prepare.Prepared] = {}  # until recorded: a class is not held in memory
     bar = progress_bar(len(jobs), "grading", show=show_progress)
 
     def prepared() -> Iterator[Payload]:
@@ -135,12 +135,12 @@ def grade(workspace: Workspace, jobs: list[Job], *, workers: int | None = None, 
             if _needs_regrade(answer):
                 again.append(replace(payload, wall_factor=payload.wall_factor * REGRADE_WALL_FACTOR))
                 continue
-            outcomes[job] = _outcome(workspace, api, payload, answer, prepared_jobs[job], regraded=False)
+            outcomes[job] = _outcome(workspace, api, payload, answer, prepared_jobs.pop(job), regraded=False)
             bar.set_postfix_str(f"{job.student} {job.assignment}")
             bar.update()
         for payload, answer in LocalPool(1, log, job_timeout * REGRADE_WALL_FACTOR).run(again):
             job = Job(payload.assignment, payload.student)
-            outcomes[job] = _outcome(workspace, api, payload, answer, prepared_jobs[job], regraded=True)
+            outcomes[job] = _outcome(workspace, api, payload, answer, prepared_jobs.pop(job), regraded=True)
             bar.update()
     bar.close()
     return [outcomes[job] for job in jobs]

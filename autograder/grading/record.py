@@ -24,16 +24,23 @@ from ..course.workspace import Workspace
 from .execute import Payload
 
 
-class Replay(NbGraderPreprocessor):
+class _FromPayload(NbGraderPreprocessor):
+    """A step that takes its notebook from the engine's data (name -> notebook JSON), not from nbgrader's file."""
+
+    def __init__(self, notebooks: dict[str, str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.notebooks = notebooks
+
+    def given(self, resources) -> tuple[str, nbformat.NotebookNode]:
+        name = resources["nbgrader"]["notebook"] + ".ipynb"
+        return name, nbformat.reads(self.notebooks[name], as_version=4)
+
+
+class Replay(_FromPayload):
     """Put the sandbox's outputs into the notebook nbgrader just sanitised."""
 
-    def __init__(self, executed: dict[str, str], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.executed = executed
-
     def preprocess(self, nb, resources):
-        name = resources["nbgrader"]["notebook"] + ".ipynb"
-        ran = nbformat.reads(self.executed[name], as_version=4)
+        name, ran = self.given(resources)
         same = len(ran.cells) == len(nb.cells) and all(
             (a.cell_type, a.source) == (b.cell_type, b.source) for a, b in zip(nb.cells, ran.cells, strict=True))
         if not same:
@@ -44,16 +51,12 @@ class Replay(NbGraderPreprocessor):
         return nb, resources
 
 
-class Sanitised(NbGraderPreprocessor):
+class Sanitised(_FromPayload):
     """The notebook :mod:`.prepare` sanitised with these same preprocessors before it was executed, instead of
     sanitising the submitted file a second time (a sixth of the grader's own CPU)."""
 
-    def __init__(self, sanitised: dict[str, str], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.sanitised = sanitised
-
     def preprocess(self, nb, resources):
-        return nbformat.reads(self.sanitised[resources["nbgrader"]["notebook"] + ".ipynb"], as_version=4), resources
+        return self.given(resources)[1], resources
 
 
 class ReplayAutograde(Autograde):
