@@ -6,6 +6,7 @@ the same scores (graded on its own = graded among hostile neighbours; grading ag
 tiny lab (tests/tinylab.py) so a submission grades in a couple of seconds; real labs: tests/test_pipeline.py.
 """
 import hashlib
+import os
 import socket
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ import nbformat
 import pytest
 
 from autograder.feedback.release import give_feedback
-from autograder.grading import engine, sandbox
+from autograder.grading import engine, forkclient, sandbox
 
 FINE = ["amy", "zoe"]
 STUDENTS = sorted(FINE + list(hostile.CASES))
@@ -43,20 +44,24 @@ def listener():
     server.close()
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, listener):
+@pytest.fixture(scope="module", params=["forked", "plain"])
+def graded(request, tmp_path_factory, listener):
+    """Kernels forked by the fork server (the default as root), and started by bubblewrap one by one."""
     root = tmp_path_factory.mktemp("engine")
     workspace = hostile.build_class(root, FINE, listener.getsockname()[1])
     before = digest(workspace.course / "submitted")
     with pytest.MonkeyPatch.context() as env:  # this run's own sandbox folders: other runs may be going on
         env.setenv("SUBSTRATE_SANDBOX_ROOT", str(root / "sandboxes"))
+        env.setenv("SUBSTRATE_SANDBOX_FORK", "1" if request.param == "forked" else "0")
         outcomes = engine.grade(workspace, engine.submitted_jobs(workspace), workers=2, show_progress=False)
         yield workspace, {o.student: o for o in outcomes}, before
 
 
-def test_the_real_sandbox_is_in_use(graded):
+def test_the_real_sandbox_is_in_use(graded, request):
     assert sandbox.probe().isolated, sandbox.probe().message
     assert all("bubblewrap" in o.sandbox for o in graded[1].values())
+    forked = request.node.callspec.params["graded"] == "forked" and os.geteuid() == 0
+    assert all((forkclient.NOTE in o.sandbox) == forked for o in graded[1].values() if o.status == "graded")
 
 
 def test_one_outcome_per_submission_in_order(graded):

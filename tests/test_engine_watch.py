@@ -4,6 +4,7 @@ The watch runs on a real process; the clock and the run-queue wait are injected,
 number here, not a hope that the machine is busy.
 """
 import subprocess
+import sys
 import time
 from dataclasses import asdict
 
@@ -48,6 +49,38 @@ def watch_cell(process, waited_share: float) -> Stop:
         time.sleep(0.01)
     watch.finish()
     return watch.stop
+
+
+def memory_stop(code: str, budget: int) -> Stop | None:
+    """Watch a Python process running ``code`` for a few seconds against a memory budget."""
+    p = subprocess.Popen([sys.executable, "-c", code])
+    watch = Watch(p.pid, limit=1e9, wall_factor=3, cpu_budget=1e9, memory_budget=budget, interval=0.05)
+    watch.start()
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        watch.finish()
+        p.kill()
+        p.wait()
+    return watch.stop
+
+
+MiB = 2**20
+ALLOCATE = "import os, time\nmemory = bytearray(150 * 2**20)\n"  # touched: resident
+
+
+def test_processes_forked_after_allocating_share_their_memory():
+    """Eight forks of a process holding 150 MiB: resident sizes add up to 1.3 GiB, the memory is 150 MiB."""
+    code = ALLOCATE + "children = [os.fork() or time.sleep(4) or os._exit(0) for _ in range(8)]\ntime.sleep(4)\n"
+    assert memory_stop(code, budget=600 * MiB) is None
+
+
+def test_memory_past_the_budget_is_stopped():
+    code = ALLOCATE + "more = [bytearray(150 * 2**20) for _ in range(4)]\ntime.sleep(4)\n"
+    stop = memory_stop(code, budget=600 * MiB)
+    assert stop is not None and stop.kind == "memory" and stop.memory_mib > 600
 
 
 def test_a_cell_that_runs_or_sleeps_past_the_limit_is_the_code(process):

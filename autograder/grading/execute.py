@@ -24,7 +24,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
-from . import probes
+from . import forkclient, probes
+from .forkclient import ForkedKernel
 from .sandbox import (
     SOCKETS,
     GiB,
@@ -125,15 +126,29 @@ class Slot:
         for folder in (self.work, self.runtime):
             if os.geteuid() == 0:
                 os.chown(folder, self.uid, self.uid)
-        self.km = SandboxedKernelManager(workdir=str(self.work), runtime=str(self.runtime),
-                                         sandbox_limits=limits, sandbox_user=self.uid)
+        self.forked = forkclient.server(limits)
+        try:
+            self._start(limits)
+        except forkclient.ForkError as e:
+            forkclient.give_up(str(e))
+            self.forked = None
+            self._start(limits)
+
+    def _start(self, limits: Limits) -> None:
         # The kernel's own stdout/stderr (not cell output) go to a file the file-size limit bounds.
-        with open(self.root / "kernel.log", "wb") as log:
-            run_sync(self.km.start_kernel)(extra_arguments=KERNEL_ARGS, stdout=log, stderr=log)
+        self.km = SandboxedKernelManager(workdir=str(self.work), runtime=str(self.runtime),
+                                         kernel_log=str(self.root / "kernel.log"), sandbox_limits=limits,
+                                         sandbox_user=self.uid, forkserver=self.forked)
+        run_sync(self.km.start_kernel)(extra_arguments=KERNEL_ARGS)
 
     def close(self) -> None:
         if self._claim is None:
             return
+        process = getattr(self.km.provisioner, "process", None)
+        if isinstance(process, ForkedKernel):  # end it at once; jupyter_client would poll every 0.1 s for that
+            with contextlib.suppress(OSError):
+                process.kill()
+                process.wait(10)
         with contextlib.suppress(Exception):
             run_sync(self.km.shutdown_kernel)(now=True)
         # Without bubblewrap nothing else ends a detached child: end whatever still runs as this slot's user.
@@ -161,8 +176,10 @@ def _run_notebook(slot: Slot, text: str, payload: Payload, limits: Limits) -> tu
     # the grader wrote and validated this notebook; validating it again here cost a fifth of the worker's CPU
     nb = nbformat.v4.reads(text)
     planted = probes.plant(nb)
-    watch = Watch(slot.km.provisioner.process.pid, limit=payload.cell_timeout, wall_factor=payload.wall_factor,
-                  cpu_budget=payload.cpu_budget, memory_budget=limits.memory_bytes)
+    process = slot.km.provisioner.process
+    watch = Watch(process.pid, limit=payload.cell_timeout, wall_factor=payload.wall_factor,
+                  cpu_budget=payload.cpu_budget, memory_budget=limits.memory_bytes,
+                  kernel_pid=getattr(process, "kernel_pid", None))
     watch.start()
     executor = SandboxedExecute(watch, payload.max_output_bytes, timeout=None, startup_timeout=600,
                                 interrupt_on_timeout=False)
@@ -174,6 +191,8 @@ def _run_notebook(slot: Slot, text: str, payload: Payload, limits: Limits) -> tu
         ran_to_end = False
     finally:
         watch.finish()
+        if getattr(executor, "kc", None) is not None:  # nbclient leaves a client it did not start running
+            executor.kc.stop_channels()
     if not ran_to_end:
         if executor.exited is not None:
             reason = f"the notebook called exit() in cell {executor.exited}; the kernel ended there"
@@ -198,6 +217,7 @@ def execute(payload: Payload, slot: Slot | None = None) -> Executed:
     result = Executed(notebooks={}, sandbox=probe().message)
     for n, (name, text) in enumerate(sorted(payload.notebooks.items())):
         slot = slot if (n == 0 and slot is not None) else Slot(limits)
+        result.sandbox = probe().message + (forkclient.NOTE if slot.forked else "")
         try:
             _write_files(slot.work, payload.files, slot.uid)
             executed, stop, findings, watch = _run_notebook(slot, text, payload, limits)

@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import NbGraderException
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
 from nbgrader.utils import capture_log, temp_attrs
 from sqlalchemy.exc import SAWarning
 
@@ -69,6 +69,8 @@ class ReplayAutograde(Autograde):
             self.exporter.register_preprocessor(Sanitised(self.sanitised, parent=self.exporter))
             return
         for pp in self.autograde_preprocessors:
+            if pp is CheckCellMetadata:
+                continue  # Replay takes only outputs: the metadata is the sanitised notebook's, checked in prepare
             self.exporter.register_preprocessor(Replay(self.executed, parent=self.exporter) if pp is Execute else pp)
 
 

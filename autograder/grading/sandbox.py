@@ -194,35 +194,58 @@ def limits_prefix(limits: Limits, uid: int | None) -> list[str]:
     return cmd
 
 
-def command(kernel_cmd: list[str], *, workdir: Path, runtime: Path, limits: Limits, uid: int | None) -> list[str]:
-    """The full command line that starts ``kernel_cmd`` sandboxed (or only limited, without bubblewrap)."""
+def kernel_env() -> dict[str, str]:
+    """The whole environment of a kernel (the grader's own never reaches it)."""
     env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
     env.update(HOME=HOME, TMPDIR="/tmp", PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
                IPYTHONDIR=f"{HOME}/.ipython", MPLCONFIGDIR="/tmp/matplotlib")
-    inner = limits_prefix(limits, uid) + kernel_cmd
-    if not probe().isolated:
-        return ["env", *(f"{k}={v}" for k, v in env.items()), "--chdir", str(workdir), *inner]
-    args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    return env
+
+
+def _bwrap(limits: Limits) -> list[str]:
+    """bubblewrap's namespaces and the read-only environment, shared by a kernel's sandbox and the fork
+    server's (:mod:`.forkclient`)."""
+    args = ["bwrap", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
             # the private /tmp first: a checkout or venv that lives under /tmp is bound on top of it, not hidden
             "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
             *_environment_binds(), "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/dev/shm",  # POSIX semaphores and shared memory: process pools (lab 07)
-            "--size", str(limits.tmp_bytes), "--perms", "0777", "--tmpfs", HOME,
-            "--bind", str(workdir), f"{HOME}/work", *_bind(str(runtime), "--bind"),
-            "--chdir", f"{HOME}/work"]
-    for key, value in env.items():
+            "--size", str(limits.tmp_bytes), "--perms", "0777", "--tmpfs", HOME]
+    for key, value in kernel_env().items():
         args += ["--setenv", key, value]
-    return args + ["--", *inner]
+    return args
+
+
+def command(kernel_cmd: list[str], *, workdir: Path, runtime: Path, limits: Limits, uid: int | None) -> list[str]:
+    """The full command line that starts ``kernel_cmd`` sandboxed (or only limited, without bubblewrap)."""
+    inner = limits_prefix(limits, uid) + kernel_cmd
+    if not probe().isolated:
+        return ["env", *(f"{k}={v}" for k, v in kernel_env().items()), "--chdir", str(workdir), *inner]
+    return [*_bwrap(limits), "--unshare-pid", "--bind", str(workdir), f"{HOME}/work", *_bind(str(runtime), "--bind"),
+            "--chdir", f"{HOME}/work", "--", *inner]
+
+
+def forkserver_command(script: Path, limits: Limits, fd: int, preload: tuple[str, ...],
+                       staging: dict[str, Path]) -> list[str]:
+    """The fork server's sandbox: a kernel's, less its own pid namespace (the server reports host pids), with
+    the grader's sandbox folders bound at ``staging`` (inside -> outside) and the privileges to make each
+    kernel's namespaces; each kernel drops them, and the staging binds, before any student code."""
+    binds = [arg for inside, outside in staging.items() for arg in ("--bind", str(outside), inside)]
+    return [*_bwrap(limits), "--cap-add", "ALL", *binds, *_bind(str(script)), "--chdir", "/", "--",
+            sys.executable, str(script), str(fd), *preload]
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel runs in :func:`command`, reached over ipc sockets in ``runtime``."""
+    """A kernel manager whose kernel runs in :func:`command`, reached over ipc sockets in ``runtime``; or, given
+    a fork server (:mod:`.forkclient`), forked by it into namespaces of its own."""
 
     workdir = Unicode(help="the private copy of the submission (bound writable)")
     runtime = Unicode(help="folder for the connection file and the ipc sockets")
+    kernel_log = Unicode(help="file for the kernel's own stdout and stderr (not cell output)")
     sandbox_limits = Any(Limits())
     sandbox_user = Any(None, allow_none=True)
+    forkserver = Any(None, allow_none=True)
 
     def __init__(self, **kwargs):
         super().__init__(transport="ipc", **kwargs)
@@ -235,5 +258,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.sandbox_user, self.sandbox_user)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return command(super().format_kernel_cmd(extra_arguments), workdir=Path(self.workdir),
-                       runtime=Path(self.runtime), limits=self.sandbox_limits, uid=self.sandbox_user)
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if self.forkserver is not None:
+            return cmd
+        return command(cmd, workdir=Path(self.workdir), runtime=Path(self.runtime), limits=self.sandbox_limits,
+                       uid=self.sandbox_user)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        if self.forkserver is None:
+            with open(self.kernel_log, "ab") as log:
+                return await super()._async_launch_kernel(kernel_cmd, stdout=log, stderr=log, **kw)
+        # the kernel's arguments, without ``python -m ipykernel_launcher``: the server is that interpreter
+        argv = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1:]
+        self.provisioner.process = self.forkserver.spawn(
+            uid=self.sandbox_user, work=Path(self.workdir), runtime=Path(self.runtime), log=Path(self.kernel_log),
+            argv=argv, limits=self.sandbox_limits)
+        self.provisioner.pid = self.provisioner.process.pid
+        self._reconcile_connection_info(self.provisioner.connection_info)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psutil
 
 GRACE_SECONDS = 3.0  # after an interrupt, before the sandbox is killed
+TREE_EVERY = 5       # samples between two searches for the sandbox's processes (the known ones: every sample)
 
 
 @dataclass
@@ -54,20 +55,23 @@ def _schedstat(pid: int) -> tuple[float, float]:
 
 
 class Watch(threading.Thread):
-    """Polls the sandbox rooted at ``root_pid``; ``kernel_pid`` is the Python kernel inside it."""
+    """Polls the sandbox rooted at ``root_pid``; ``kernel_pid`` is the Python kernel inside it (found in the
+    tree by its command line when not given)."""
 
     def __init__(self, root_pid: int, *, limit: float, wall_factor: float, cpu_budget: float,
-                 memory_budget: int, clock: Callable[[], float] = time.monotonic, interval: float = 0.1) -> None:
+                 memory_budget: int, kernel_pid: int | None = None, clock: Callable[[], float] = time.monotonic,
+                 interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.root, self.limit, self.wall_factor = psutil.Process(root_pid), limit, wall_factor
         self.cpu_budget, self.memory_budget = cpu_budget, memory_budget
         self.clock, self.interval = clock, interval
-        self.kernel_pid: int | None = None
+        self.kernel_pid = kernel_pid
         self.cell: int | None = None
         self.last_cell: int | None = None
         self.stop: Stop | None = None
         self.peak_memory = 0
         self.cpu = 0.0
+        self._samples, self._known = 0, []
         self._done = threading.Event()
         self._cell_start: tuple[float, float] = (0.0, 0.0)
         self._interrupted_at: float | None = None
@@ -80,7 +84,10 @@ class Watch(threading.Thread):
 
     def _sample(self) -> tuple[float, int]:
         cpu, rss = 0.0, 0
-        for p in self._tree():
+        self._samples += 1
+        if self._samples % TREE_EVERY == 1:  # finding the tree reads every process of the machine
+            self._known = self._tree()
+        for p in self._known:
             with contextlib.suppress(psutil.Error), p.oneshot():
                 t = p.cpu_times()
                 cpu += t.user + t.system + t.children_user + t.children_system
@@ -89,6 +96,16 @@ class Watch(threading.Thread):
                             and "ipykernel_launcher" in p.cmdline():
                     self.kernel_pid = p.pid
         return cpu, rss
+
+    def _proportional(self) -> int:
+        """Memory the sandbox's processes really hold: forked processes share pages, which resident sizes count
+        once per process (a kernel forked 50 times is not 50 kernels' memory). Costlier than the resident sizes,
+        which are never below it: read only when they pass the budget."""
+        total = 0
+        for p in self._tree():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_full_info().pss
+        return total
 
     def _kernel_gone(self) -> bool:
         if self.kernel_pid is None:
@@ -142,8 +159,8 @@ class Watch(threading.Thread):
             self.cpu, self.peak_memory = max(self.cpu, cpu - first_cpu), max(self.peak_memory, rss)
             now = self.clock()
             with self._lock:
-                if rss > self.memory_budget:
-                    self._halt(Stop("memory", self.cell, 0, 0, self.cpu, rss / 2**20), now)
+                if rss > self.memory_budget and (used := self._proportional()) > self.memory_budget:
+                    self._halt(Stop("memory", self.cell, 0, 0, self.cpu, used / 2**20), now)
                 elif self.cpu > self.cpu_budget:
                     self._halt(Stop("cpu", self.cell, 0, 0, self.cpu), now)
                 elif self.cell is not None and not self._kernel_gone():  # a dead kernel is not a slow one
