@@ -20,7 +20,7 @@ from .course.late_policy import reapply_late_penalties
 from .course.simulate import DEFAULT_CLASS, simulate_class
 from .course.workspace import DEFAULT_COURSE_ID, DEMO_MARKER, CourseError, Workspace
 from .feedback.release import give_feedback
-from .grading import engine, sandbox, summary
+from .grading import engine, forkclient, sandbox, summary
 from .labs import LABS_DIR, LabError, discover
 from .progress import bar as progress_bar
 from .reports import grades as report
@@ -100,7 +100,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not jobs:
         raise CourseError(f"nothing to grade in {workspace.course / 'submitted'}: collect submissions first")
     verdict = sandbox.probe()
-    print(verdict.message if verdict.isolated else f"WARNING: {verdict.message}",
+    forked = forkclient.NOTE if forkclient.enabled() and not args.dask else ""  # a cluster's workers say their own
+    print(verdict.message + forked if verdict.isolated else f"WARNING: {verdict.message}",
           file=sys.stdout if verdict.isolated else sys.stderr)
     outcomes = engine.grade(workspace, jobs, job_timeout=args.job_timeout, workers=args.workers, dask=args.dask)
     engine.save(outcomes, _report_path(workspace))

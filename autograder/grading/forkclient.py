@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from .sandbox import HOME, SOCKETS, Limits, forkserver_command, probe, scratch_root
+from .sandbox import HOME, SOCKETS, Limits, environment_paths, forkserver_command, probe, scratch_root
 
 SCRIPT = Path(__file__).with_name("forkserver.py")
 # What a lab kernel imports before its first line of its own; imported once, in the server. Not the inline
@@ -44,9 +44,12 @@ class ForkedKernel:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._fd: int | None = os.pidfd_open(pid)
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+            children = psutil.Process(pid).children()  # the server replies once the kernel is running
+        except (OSError, psutil.Error) as e:
+            raise ForkError("the forked kernel ended as it started") from e
         self.returncode: int | None = None
-        children = psutil.Process(pid).children()  # the server replies once the kernel is forked
         self.kernel_pid = children[0].pid if children else None
 
     def poll(self) -> int | None:
@@ -80,6 +83,8 @@ class ForkServer:
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.staging = {f"{STAGING}/scratch": self.scratch, f"{STAGING}/sockets": SOCKETS}
         cmd = forkserver_command(SCRIPT, limits, theirs.fileno(), PRELOAD, self.staging)
+        # a checkout or virtualenv under /tmp: each kernel binds it again over its own /tmp
+        self.keep = [path for path in environment_paths() if Path(path).is_relative_to("/tmp")]
         self.process = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         theirs.close()
         self._sock.settimeout(300)
@@ -98,7 +103,7 @@ class ForkServer:
         request = {"uid": uid, "home": HOME, "runtime": str(runtime), "argv": argv, "tmp_bytes": limits.tmp_bytes,
                    "limits": {name: getattr(limits, name) for name in RLIMITS},
                    "work_source": self._inside(work), "runtime_source": self._inside(runtime),
-                   "staging": list(self.staging)}
+                   "staging": list(self.staging), "keep": self.keep}
         log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             with self._lock:

@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import fcntl
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -34,7 +35,8 @@ import sys
 import traceback
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 SIOCSIFFLAGS, IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
@@ -85,7 +87,12 @@ def _private_view(req: dict) -> None:
     # opened before /tmp is covered: binding from them still works, the mounts are in this namespace
     work_fd = os.open(req["work_source"], os.O_PATH | os.O_DIRECTORY)
     runtime_fd = os.open(req["runtime_source"], os.O_PATH | os.O_DIRECTORY)
+    kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in req["keep"]}
     _tmpfs("/tmp", req["tmp_bytes"], "1777")
+    for path, fd in kept.items():  # the read-only environment that lives under /tmp, bound again on top
+        _bind(f"/proc/self/fd/{fd}", path)
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     _bind(f"/proc/self/fd/{runtime_fd}", req["runtime"])  # the socket folder sits at the same path as outside
     _tmpfs(req["home"], req["tmp_bytes"], "0777")
     _bind(f"/proc/self/fd/{work_fd}", req["home"] + "/work")
@@ -98,14 +105,15 @@ def _private_view(req: dict) -> None:
     _loopback_up()
 
 
-def _become_student(req: dict, log_fd: int) -> None:
+def _become_student(req: dict, log_fd: int, report: int) -> None:
     """In the kernel process: drop to the slot's user with no way back, then the process state of a kernel
     that bubblewrap and ``python -m ipykernel_launcher`` would have started."""
     os.setsid()
     null = os.open("/dev/null", os.O_RDONLY)
     for fd, target in ((null, 0), (log_fd, 1), (log_fd, 2)):
         os.dup2(fd, target)
-    os.closerange(3, 65536)
+    os.closerange(3, report)
+    os.closerange(report + 1, 65536)
     for name, value in req["limits"].items():
         resource.setrlimit(RLIMITS[name], (value, value))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -145,17 +153,22 @@ def _init(req: dict, log_fd: int, report: int) -> None:
     kernel = os.fork()
     if kernel == 0:
         try:
-            _become_student(req, log_fd)
+            _become_student(req, log_fd, report)
+            if importlib.util.find_spec("ipykernel_launcher") is None:  # the environment is not all there
+                raise ImportError("ipykernel_launcher is not importable in the kernel's view")
+            os.write(report, b"ok\n")
+            os.close(report)
             _run_kernel(req)
             os._exit(0)
         except SystemExit as e:
             os._exit(e.code if isinstance(e.code, int) else 1)
-        except BaseException:  # noqa: BLE001 - said in the kernel's log; the worker sees a dead kernel
+        except BaseException as e:  # noqa: BLE001 - said in the kernel's log and to the worker
             traceback.print_exc()
+            with contextlib.suppress(OSError):
+                os.write(report, f"error the kernel did not start: {type(e).__name__}: {e}\n".encode())
             os._exit(1)
     os.close(log_fd)
-    os.write(report, b"ok\n")
-    os.close(report)
+    os.close(report)  # the kernel says "ok" once it is its own user and can import ipykernel
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, _frame: os.kill(kernel, signum))
     while True:

@@ -107,11 +107,15 @@ def _environment_binds() -> list[str]:
             args += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             args += ["--ro-bind", str(target), str(target)]
-    prefixes = {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parents[1])}
-    for path in sorted(prefixes | set(_package_dirs())):
-        if not path.startswith("/usr"):
-            args += _bind(path)
+    for path in environment_paths():
+        args += _bind(path)
     return args
+
+
+def environment_paths() -> list[str]:
+    """Python, the virtualenv and the student-side packages, where they are not under /usr."""
+    prefixes = {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parents[1])}
+    return [path for path in sorted(prefixes | set(_package_dirs())) if not path.startswith("/usr")]
 
 
 FIRST_UID, LAST_UID = 61000, 64999
