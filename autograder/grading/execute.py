@@ -25,7 +25,6 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
 from . import forkclient, probes
-from .forkclient import ForkedKernel
 from .sandbox import (
     SOCKETS,
     GiB,
@@ -145,7 +144,7 @@ class Slot:
         if self._claim is None:
             return
         process = getattr(self.km.provisioner, "process", None)
-        if isinstance(process, ForkedKernel):  # end it at once; jupyter_client would poll every 0.1 s for that
+        if isinstance(process, forkclient.ForkedKernel):  # at once: jupyter_client would poll every 0.1 s for it
             with contextlib.suppress(OSError):
                 process.kill()
                 process.wait(10)

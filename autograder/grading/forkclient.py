@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import psutil
@@ -28,7 +29,6 @@ PRELOAD = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "mat
            "onnxruntime", "threadpoolctl", "labkit")
 NOTE = "; each kernel forked from a preloaded fork server into its own pid, mount, network and IPC namespaces"
 STAGING = "/run/substrate"
-RLIMITS = ("memory_bytes", "processes", "file_bytes", "cpu_seconds", "open_files")
 
 
 class ForkError(RuntimeError):
@@ -100,8 +100,7 @@ class ForkServer:
 
     def spawn(self, *, uid: int, work: Path, runtime: Path, log: Path, argv: list[str],
               limits: Limits) -> ForkedKernel:
-        request = {"uid": uid, "home": HOME, "runtime": str(runtime), "argv": argv, "tmp_bytes": limits.tmp_bytes,
-                   "limits": {name: getattr(limits, name) for name in RLIMITS},
+        request = {"uid": uid, "home": HOME, "runtime": str(runtime), "argv": argv, "limits": asdict(limits),
                    "work_source": self._inside(work), "runtime_source": self._inside(runtime),
                    "staging": list(self.staging), "keep": self.keep}
         log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -88,19 +88,19 @@ def _private_view(req: dict) -> None:
     work_fd = os.open(req["work_source"], os.O_PATH | os.O_DIRECTORY)
     runtime_fd = os.open(req["runtime_source"], os.O_PATH | os.O_DIRECTORY)
     kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in req["keep"]}
-    _tmpfs("/tmp", req["tmp_bytes"], "1777")
+    _tmpfs("/tmp", req["limits"]["tmp_bytes"], "1777")
     for path, fd in kept.items():  # the read-only environment that lives under /tmp, bound again on top
         _bind(f"/proc/self/fd/{fd}", path)
         _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
     _bind(f"/proc/self/fd/{runtime_fd}", req["runtime"])  # the socket folder sits at the same path as outside
-    _tmpfs(req["home"], req["tmp_bytes"], "0777")
+    _tmpfs(req["home"], req["limits"]["tmp_bytes"], "0777")
     _bind(f"/proc/self/fd/{work_fd}", req["home"] + "/work")
     os.close(work_fd)
     os.close(runtime_fd)
     for staged in req["staging"]:
         _check(_libc.umount2(staged.encode(), MNT_DETACH), f"umount {staged}")
-    _tmpfs("/dev/shm", req["tmp_bytes"], "1777")
+    _tmpfs("/dev/shm", req["limits"]["tmp_bytes"], "1777")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # shows this namespace's processes only
     _loopback_up()
 
@@ -114,8 +114,8 @@ def _become_student(req: dict, log_fd: int, report: int) -> None:
         os.dup2(fd, target)
     os.closerange(3, report)
     os.closerange(report + 1, 65536)
-    for name, value in req["limits"].items():
-        resource.setrlimit(RLIMITS[name], (value, value))
+    for name, which in RLIMITS.items():
+        resource.setrlimit(which, (req["limits"][name],) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     with open("/proc/sys/kernel/cap_last_cap") as f:
         last_cap = int(f.read())
